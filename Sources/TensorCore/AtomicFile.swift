@@ -1,0 +1,184 @@
+// Crash-safe file writing: data goes to a temporary file in the destination directory, is fsynced,
+// then renamed over the destination (and the directory fsynced), so a crash leaves either the old
+// file or the new one, never a torn one.
+import Glibc
+
+public final class AtomicFileWriter {
+    public let path: String
+    public let temporaryPath: String
+    private var fd: Int32
+    private var finished = false
+    public private(set) var bytesWritten = 0
+
+    /// Creates the temporary file next to `path`.
+    public init(path: String) throws {
+        self.path = path
+        temporaryPath = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            throw IOFailure(path: path, operation: "create a temporary file", reason: String(cString: strerror(errno)))
+        }
+    }
+
+    deinit {
+        if !finished {
+            close(fd)
+            unlink(temporaryPath)
+        }
+    }
+
+    /// Appends bytes; throws on a short write (e.g. disk full), leaving the destination untouched.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IOFailure(path: path, operation: "write", reason: String(cString: strerror(errno)))
+            }
+            off += n
+        }
+        bytesWritten += bytes.count
+    }
+
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+    public func write(_ text: String) throws { try write(Array(text.utf8)) }
+
+    /// fsyncs, renames over the destination and fsyncs the directory.
+    public func commit() throws {
+        if fsync(fd) != 0 { throw IOFailure(path: path, operation: "fsync", reason: String(cString: strerror(errno))) }
+        close(fd)
+        finished = true
+        if rename(temporaryPath, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            throw IOFailure(path: path, operation: "rename the temporary file into place", reason: reason)
+        }
+        syncDirectory(of: path)
+    }
+
+    /// Removes the temporary file without touching the destination.
+    public func abandon() {
+        guard !finished else { return }
+        close(fd)
+        unlink(temporaryPath)
+        finished = true
+    }
+}
+
+/// fsyncs the directory containing `path` so a rename in it is durable.
+public func syncDirectory(of path: String) {
+    let dir: String
+    if let slash = path.lastIndex(of: "/") { dir = slash == path.startIndex ? "/" : String(path[..<slash]) } else { dir = "." }
+    let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dfd >= 0 {
+        fsync(dfd)
+        close(dfd)
+    }
+}
+
+/// Writes `bytes` to `path` atomically.
+public func writeFileAtomically(_ path: String, bytes: [UInt8]) throws {
+    let w = try AtomicFileWriter(path: path)
+    try w.write(bytes)
+    try w.commit()
+}
+
+/// Writes `text` (UTF-8) to `path` atomically.
+public func writeFileAtomically(_ path: String, text: String) throws {
+    try writeFileAtomically(path, bytes: Array(text.utf8))
+}
+
+/// Reads a whole file.
+public func readFile(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { throw IOFailure(path: path, operation: "open", reason: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw IOFailure(path: path, operation: "read", reason: String(cString: strerror(errno)))
+        }
+        if n == 0 { break }
+        out.append(contentsOf: buf[0..<n])
+    }
+    return out
+}
+
+/// Reads a whole UTF-8 text file (invalid sequences are replaced).
+public func readTextFile(_ path: String) throws -> String {
+    String(decoding: try readFile(path), as: UTF8.self)
+}
+
+/// File-system queries used across the package.
+public enum FileSystem {
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func fileSize(_ path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : nil
+    }
+
+    /// Names in a directory (no "." or ".."), sorted.
+    public static func listDirectory(_ path: String) throws -> [String] {
+        guard let d = opendir(path) else {
+            throw IOFailure(path: path, operation: "list the directory", reason: String(cString: strerror(errno)))
+        }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafePointer(to: e.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Creates a directory and its parents (like `mkdir -p`).
+    public static func createDirectory(_ path: String) throws {
+        if isDirectory(path) { return }
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for comp in path.split(separator: "/") {
+            prefix += comp + "/"
+            if !isDirectory(prefix) && mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw IOFailure(path: path, operation: "create the directory", reason: String(cString: strerror(errno)))
+            }
+        }
+    }
+
+    public static func remove(_ path: String) { unlink(path) }
+
+    /// Joins path components with "/".
+    public static func join(_ parts: String...) -> String {
+        var out = ""
+        for p in parts where !p.isEmpty {
+            if out.isEmpty || p.hasPrefix("/") { out = p } else { out += (out.hasSuffix("/") ? "" : "/") + p }
+        }
+        return out
+    }
+
+    /// The last path component.
+    public static func baseName(_ path: String) -> String {
+        var p = path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        if let s = p.lastIndex(of: "/") { return String(p[p.index(after: s)...]) }
+        return p
+    }
+
+    /// The directory part of a path ("." when there is none).
+    public static func directoryName(_ path: String) -> String {
+        var p = path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        guard let s = p.lastIndex(of: "/") else { return "." }
+        return s == p.startIndex ? "/" : String(p[..<s])
+    }
+}

@@ -1,0 +1,70 @@
+// Threading: the one place that touches the process-wide thread settings (OpenBLAS's thread pool and
+// the worker count of our own parallel loops). Only the CLI calls `ComputeThreads.configure`.
+import COpenBLAS
+import Dispatch
+import Glibc
+import Synchronization
+
+public enum ComputeThreads {
+    private static let workers = Atomic<Int>(max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+
+    /// Sets the worker count for OpenBLAS and for `parallelFor`. Called by the CLI only.
+    public static func configure(threads: Int) {
+        let n = max(1, threads)
+        workers.store(n, ordering: .relaxed)
+        openblas_set_num_threads(Int32(n))
+    }
+
+    /// The current worker count of `parallelFor`.
+    public static var count: Int { workers.load(ordering: .relaxed) }
+
+    /// OpenBLAS's build configuration and the kernel family it picked for this CPU.
+    public static var blasDescription: String {
+        let config = openblas_get_config().map { String(cString: $0) } ?? "?"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
+        return "\(config) (core \(core), \(openblas_get_num_threads()) threads)"
+    }
+}
+
+private final class WorkCounter: @unchecked Sendable {
+    let next = Atomic<Int>(0)
+}
+
+/// Runs `body(i)` for i in 0..<n on the configured workers; iterations are handed out dynamically,
+/// so uneven work balances. Runs inline when n ≤ 1 or one worker is configured.
+public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+    let workers = min(n, ComputeThreads.count)
+    if workers <= 1 {
+        for i in 0..<n { body(i) }
+        return
+    }
+    let counter = WorkCounter()
+    withoutActuallyEscaping(body) { body in
+        // The caller guarantees that distinct iterations touch disjoint data.
+        nonisolated(unsafe) let body = body
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let i = counter.next.add(1, ordering: .relaxed).oldValue
+                if i >= n { break }
+                body(i)
+            }
+        }
+    }
+}
+
+/// Splits 0..<count into contiguous ranges of at least `minChunk` elements and runs `body` on
+/// each in parallel (for elementwise kernels on flat buffers).
+public func parallelRanges(_ count: Int, minChunk: Int = 16384, _ body: (Range<Int>) -> Void) {
+    let workers = ComputeThreads.count
+    let pieces = max(1, min(workers, count / max(minChunk, 1)))
+    if pieces <= 1 {
+        body(0..<count)
+        return
+    }
+    let step = (count + pieces - 1) / pieces
+    parallelFor(pieces) { p in
+        let lo = p * step
+        let hi = min(count, lo + step)
+        if lo < hi { body(lo..<hi) }
+    }
+}
