@@ -47,6 +47,6 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "CheckpointIOTests", dependencies: ["CheckpointIO", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Conversion", "CheckpointIO", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["T2RCLI", "CheckpointIO", "TestSupport"]),
     ]
 )

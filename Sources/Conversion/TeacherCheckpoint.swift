@@ -120,7 +120,9 @@ public struct CheckpointLocator: Sendable {
         switch format {
         case .safetensors: return try SafetensorsFile(path: weightsFile)
         case .shardedSafetensors: return try ShardedSafetensors(indexPath: weightsFile)
-        case .kerasHDF5, .flatHDF5, .gguf:
+        case .kerasHDF5, .flatHDF5:
+            throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
+        case .gguf:
             throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
         }
     }
@@ -135,7 +137,9 @@ public struct CheckpointLocator: Sendable {
             let config = try TransformerConfig.load(huggingFaceConfigAt: configFile)
             return TeacherCheckpoint(path: path, format: format, config: config, configSource: configFile,
                                      store: try openRawStore(), directory: directory)
-        case .kerasHDF5, .flatHDF5, .gguf:
+        case .kerasHDF5, .flatHDF5:
+            throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
+        case .gguf:
             throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
         }
     }

@@ -236,7 +236,8 @@ private struct Parser {
         if peek() == UInt8(ascii: "}") { pos += 1; return .object(members) }
         while true {
             skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            guard let c = peek() else { throw error("unexpected end of input in object") }
+            guard c == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyPos = pos
             let key = try parseString()
             if !seen.insert(key).inserted {
