@@ -1,0 +1,21 @@
+// Opens any model path for the evaluation commands: a teacher (any source format) or a GSA student.
+import Conversion
+import Models
+import TensorCore
+
+struct LoadedModel {
+    let model: CausalLanguageModel
+    /// "teacher (mistral, GGUF)" etc.
+    let kind: String
+    let directory: String?
+
+    static func open(_ path: String) throws -> LoadedModel {
+        let ckpt = try TeacherCheckpoint.open(path)
+        return LoadedModel(model: try ckpt.loadModel(), kind: "teacher, \(ckpt.config.family.rawValue), \(ckpt.format.rawValue)",
+                           directory: ckpt.directory)
+    }
+
+    func tokenize(path: String) throws -> [Int] {
+        throw CheckpointError.unsupported(path: path, reason: "--text needs the model's tokenizer, which t2r cannot load yet; use --tokens")
+    }
+}

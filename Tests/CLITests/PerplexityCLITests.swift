@@ -1,0 +1,29 @@
+import Foundation
+import TensorCore
+import TestSupport
+import Testing
+
+@Suite struct PerplexityCLITests {
+    @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissingReason)))
+    func tinyMistralReproducesTransformersPerplexity() throws {
+        let eval = try JSONParser.parse(try readFile(Fixtures.shared("checkpoints/tiny-mistral/eval.json")))
+        let expected = eval["teacher_ppl"]!.doubleValue!
+        let r = try T2RBinary.run(["perplexity", "--model", Fixtures.shared("checkpoints/tiny-mistral"),
+                                   "--tokens", Fixtures.shared("data/corpus/valid.mistral-v1.u16"),
+                                   "--context", "512", "--stride", "512", "--max-tokens", "4096", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = try JSONParser.parse(r.stdout)
+        let ppl = v["ppl"]!.doubleValue!
+        // 4 significant digits.
+        #expect(abs(ppl - expected) / expected < 5e-5, "t2r \(ppl) vs transformers \(expected)")
+        #expect(v["tokens_scored"]?.intValue == 4088)
+        for key in ["mean_nll", "stderr", "tokens_per_second"] { #expect(v[key]?.doubleValue != nil, "\(key)") }
+    }
+
+    @Test func usageErrors() throws {
+        let r = try T2RBinary.run(["perplexity", "--model", "x"])
+        #expect(r.status == 64 && r.stderr.contains("exactly one of --text or --tokens"))
+        let r2 = try T2RBinary.run(["perplexity", "--model", "x", "--tokens", "y.u16", "--context", "8", "--stride", "9"])
+        #expect(r2.status == 64 && r2.stderr.contains("must not exceed"))
+    }
+}
