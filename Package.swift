@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "CheckpointIOTests", dependencies: ["CheckpointIO", "TestSupport"]),
         .testTarget(name: "OpsTests", dependencies: ["Ops", "TestSupport"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "CheckpointIO", "Models", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Conversion", "CheckpointIO", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Corpus", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["T2RCLI", "CheckpointIO", "TestSupport"]),

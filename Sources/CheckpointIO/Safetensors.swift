@@ -214,3 +214,10 @@ public final class SafetensorsFile: TensorStore, @unchecked Sendable {
         return Entry(name: name, dtype: dtype, shape: shape, begin: Int(b), end: Int(e))
     }
 }
+
+extension SafetensorsFile: RawTensorAccess {
+    public func rawTensor(_ name: String) throws -> (dtype: SafetensorsDType, bytes: UnsafeRawBufferPointer, file: MappedFile, offset: Int)? {
+        let e = try entry(name)
+        return (e.dtype, try rawBytes(name), file, dataStart + e.begin)
+    }
+}

@@ -10,7 +10,11 @@ public struct SafetensorsEntry {
     public let dtype: SafetensorsDType
     public let shape: [Int]
     /// Fills exactly `byteCount` bytes of little-endian tensor data.
-    public let fill: (UnsafeMutableRawBufferPointer) throws -> Void
+    public let fill: ((UnsafeMutableRawBufferPointer) throws -> Void)?
+    /// Alternatively: bytes that already exist (e.g. a range of a memory-mapped input), written as
+    /// they are without an intermediate buffer; `release` runs once they are written.
+    public let borrow: (() throws -> UnsafeRawBufferPointer)?
+    public let release: (() -> Void)?
 
     public init(name: String, dtype: SafetensorsDType, shape: [Int],
                 fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Void) {
@@ -18,6 +22,19 @@ public struct SafetensorsEntry {
         self.dtype = dtype
         self.shape = shape
         self.fill = fill
+        borrow = nil
+        release = nil
+    }
+
+    /// An entry whose bytes are borrowed from existing memory (streamed straight to the file).
+    public init(name: String, dtype: SafetensorsDType, shape: [Int], borrow: @escaping () throws -> UnsafeRawBufferPointer,
+                release: (() -> Void)? = nil) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        fill = nil
+        self.borrow = borrow
+        self.release = release
     }
 
     /// An entry writing a Float32 tensor in `dtype` (F32, F16 or BF16; rounded to nearest-even).
@@ -47,7 +64,7 @@ public struct SafetensorsEntry {
         }
     }
 
-    var byteCount: Int? {
+    public var byteCount: Int? {
         guard let n = Shape.elementCount(shape) else { return nil }
         let (bits, o) = n.multipliedReportingOverflow(by: dtype.bitSize)
         return o || bits % 8 != 0 ? nil : bits / 8
@@ -106,13 +123,24 @@ public enum SafetensorsWriter {
         var n = UInt64(header.count).littleEndian
         try withUnsafeBytes(of: &n) { try w.write($0) }
         try w.write(header)
-        let maxSize = sizes.max() ?? 0
+        let maxSize = order.filter { entries[$0].fill != nil }.map { sizes[$0] }.max() ?? 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(maxSize, 1), alignment: 64)
         defer { buffer.deallocate() }
         for i in order where sizes[i] > 0 {
-            let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<sizes[i]])
-            try entries[i].fill(slice)
-            try w.write(UnsafeRawBufferPointer(slice))
+            let e = entries[i]
+            if let borrow = e.borrow {
+                let bytes = try borrow()
+                guard bytes.count == sizes[i] else {
+                    throw SafetensorsError.invalidTensorForWriting(file: path, tensor: e.name,
+                                                                   detail: "\(bytes.count) bytes supplied, \(sizes[i]) expected")
+                }
+                try w.write(bytes)
+                e.release?()
+            } else {
+                let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<sizes[i]])
+                try e.fill!(slice)
+                try w.write(UnsafeRawBufferPointer(slice))
+            }
         }
         try w.commit()
     }

@@ -97,3 +97,9 @@ public final class ShardedSafetensors: TensorStore, @unchecked Sendable {
 
     public func loadFloat32(_ name: String) throws -> Tensor { try shard(for: name).loadFloat32(name) }
 }
+
+extension ShardedSafetensors: RawTensorAccess {
+    public func rawTensor(_ name: String) throws -> (dtype: SafetensorsDType, bytes: UnsafeRawBufferPointer, file: MappedFile, offset: Int)? {
+        try shard(for: name).rawTensor(name)
+    }
+}

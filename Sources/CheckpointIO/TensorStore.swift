@@ -51,3 +51,10 @@ extension TensorStore {
     public var warnings: [String] { [] }
     public var totalBytes: Int { tensorInfos.reduce(0) { $0 + $1.byteCount } }
 }
+
+/// Stores whose tensors exist as raw little-endian bytes in a mapped file (safetensors), so a writer can
+/// copy them without converting.
+public protocol RawTensorAccess {
+    /// The tensor's safetensors dtype and bytes (valid while the store lives), or nil if not raw-readable.
+    func rawTensor(_ name: String) throws -> (dtype: SafetensorsDType, bytes: UnsafeRawBufferPointer, file: MappedFile, offset: Int)?
+}
