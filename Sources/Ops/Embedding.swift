@@ -12,3 +12,14 @@ public func embeddingForward(_ out: Tensor, ids: [Int], table: Tensor) {
         (o + n * d).update(from: t + id * d, count: d)
     }
 }
+
+/// Backward of `embeddingForward`; accumulates: dTable[ids[n]] += dOut[n].
+public func embeddingBackward(dTable: Tensor, dOut: Tensor, ids: [Int]) {
+    let d = dTable.lastDim
+    precondition(dOut.rowCount == ids.count && dOut.lastDim == d, "embeddingBackward: shapes")
+    let t = dTable.pointer, g = dOut.pointer
+    for (n, id) in ids.enumerated() {
+        let row = t + id * d, src = g + n * d
+        for i in 0..<d { row[i] += src[i] }
+    }
+}

@@ -20,3 +20,37 @@ public func rmsNormForward(_ y: Tensor, rstd: Tensor? = nil, _ x: Tensor, weight
         }
     }
 }
+
+/// Backward of `rmsNormForward`; accumulates into dx and dw.
+/// In the forward: y_i = x_i · r · w_i with r = (mean_j x_j² + eps)^(-1/2), so
+///   dx_i += r · w_i · dy_i − r³ / D · x_i · Σ_j w_j dy_j x_j,   dw_i += Σ_rows dy_i · x_i · r.
+/// - rstd: [N] saved by the forward. dx may be nil (input gradient not needed), dw nil (frozen).
+public func rmsNormBackward(dx: Tensor?, dw: Tensor?, dy: Tensor, x: Tensor, weight w: Tensor, rstd: Tensor) {
+    let d = x.lastDim, n = x.rowCount
+    precondition(dy.count == x.count && rstd.count == n && w.count == d, "rmsNormBackward: shapes")
+    let xp = x.pointer, gp = dy.pointer, wp = w.pointer, rp = rstd.pointer
+    if let dx {
+        let dxp = dx.pointer
+        parallelRanges(n, minChunk: max(1, 32768 / max(d, 1))) { rows in
+            for r in rows {
+                let xr = xp + r * d, gr = gp + r * d, dr = dxp + r * d
+                let inv = rp[r]
+                var dot: Float = 0
+                for i in 0..<d { dot += wp[i] * gr[i] * xr[i] }
+                let c = inv * inv * inv / Float(d) * dot
+                for i in 0..<d { dr[i] += inv * wp[i] * gr[i] - c * xr[i] }
+            }
+        }
+    }
+    if let dw {
+        // Column sums over rows; split columns across workers so no two write the same element.
+        let dwp = dw.pointer
+        parallelRanges(d, minChunk: 64) { cols in
+            for r in 0..<n {
+                let xr = xp + r * d, gr = gp + r * d
+                let inv = rp[r]
+                for i in cols { dwp[i] += gr[i] * xr[i] * inv }
+            }
+        }
+    }
+}

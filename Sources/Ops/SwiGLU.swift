@@ -63,3 +63,36 @@ public func swigluForward(_ out: Tensor, gateUp: Tensor) {
         }
     }
 }
+
+/// silu'(x) = σ(x) · (1 + x · (1 − σ(x))).
+@inline(__always) public func siluDerivative(_ x: Float) -> Float {
+    let s = 1 / (1 + fastExp(-x))
+    return s * (1 + x * (1 - s))
+}
+
+/// Backward of `siluForward`; accumulates: dx += dy · silu'(x).
+public func siluBackward(dx: Tensor, dy: Tensor, x: Tensor) {
+    precondition(dx.count == x.count && dy.count == x.count, "siluBackward: sizes")
+    let d = dx.pointer, g = dy.pointer, xp = x.pointer
+    parallelRanges(x.count) { r in
+        for i in r { d[i] += g[i] * siluDerivative(xp[i]) }
+    }
+}
+
+/// Backward of `swigluForward(_:gateUp:)`; accumulates into dGateUp: [N, 2I].
+/// In the forward: out = silu(g) ⊙ u, so dg += dout ⊙ u ⊙ silu'(g) and du += dout ⊙ silu(g).
+public func swigluBackward(dGateUp: Tensor, dOut: Tensor, gateUp: Tensor) {
+    let i2 = gateUp.lastDim, n = gateUp.rowCount, inter = i2 / 2
+    precondition(dGateUp.count == gateUp.count && dOut.rowCount == n && dOut.lastDim == inter, "swigluBackward: shapes")
+    let dgu = dGateUp.pointer, dop = dOut.pointer, gu = gateUp.pointer
+    parallelRanges(n, minChunk: max(1, 8192 / max(inter, 1))) { rows in
+        for r in rows {
+            let g = gu + r * i2, u = g + inter, dg = dgu + r * i2, du = dg + inter, d = dop + r * inter
+            for i in 0..<inter {
+                let s = 1 / (1 + fastExp(-g[i]))
+                dg[i] += d[i] * u[i] * s * (1 + g[i] * (1 - s))
+                du[i] += d[i] * g[i] * s
+            }
+        }
+    }
+}
