@@ -68,9 +68,18 @@ public final class RoPETable: @unchecked Sendable {
         capacity = newCap
     }
 
-    /// Rotates `count` head vectors in place: vector r starts at x + r·stride and sits at position
-    /// positions(r). Call `reserve` for the largest position first.
+    /// Rotates `rows × heads` head vectors in place: head h of row r starts at x + r·rowStride + h·dh
+    /// and sits at position position(r). Call `reserve` for the largest position first.
     public func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, rowStride: Int, heads: Int, position: (Int) -> Int) {
+        rotate(x, rows: rows, rowStride: rowStride, heads: heads, sign: 1, position: position)
+    }
+
+    /// Backward of `apply`: the rotation is orthogonal, so the gradient is rotated back by −θ (in place).
+    public func applyBackward(_ dx: UnsafeMutablePointer<Float>, rows: Int, rowStride: Int, heads: Int, position: (Int) -> Int) {
+        rotate(dx, rows: rows, rowStride: rowStride, heads: heads, sign: -1, position: position)
+    }
+
+    private func rotate(_ x: UnsafeMutablePointer<Float>, rows: Int, rowStride: Int, heads: Int, sign: Float, position: (Int) -> Int) {
         let half = headDim / 2
         cosTable.withUnsafeBufferPointer { cb in
             sinTable.withUnsafeBufferPointer { sb in
@@ -81,9 +90,9 @@ public final class RoPETable: @unchecked Sendable {
                     for h in 0..<heads {
                         let v = x + r * rowStride + h * headDim
                         for i in 0..<half {
-                            let a = v[i], b = v[i + half]
-                            v[i] = a * cp[i] - b * sp[i]
-                            v[i + half] = b * cp[i] + a * sp[i]
+                            let a = v[i], b = v[i + half], s = sign * sp[i]
+                            v[i] = a * cp[i] - b * s
+                            v[i + half] = b * cp[i] + a * s
                         }
                     }
                 }
