@@ -1,0 +1,80 @@
+// Table-driven central-difference gradient checking (tinygrad extra/gradcheck.py): every named input of
+// a scalar loss is perturbed element by element, (L(x + ε·e_i) − L(x − ε·e_i)) / 2ε is compared with the
+// analytic gradient, and each input's comparison is reported by name. Iterating over a table of inputs
+// (instead of copy-pasted lines) avoids fla's `tri_dg, s.grad = g.grad.clone(), None` kind of slip.
+import Testing
+
+/// One named input of a loss under a gradient check: its current values and the analytic dL/dx.
+public struct GradCheckInput {
+    public let name: String
+    public let values: [Double]
+    public let analytic: [Double]
+
+    public init(_ name: String, values: [Double], analytic: [Double]) {
+        precondition(values.count == analytic.count, "GradCheckInput \(name): \(values.count) values, \(analytic.count) gradients")
+        self.name = name
+        self.values = values
+        self.analytic = analytic
+    }
+}
+
+/// Step and tolerances of a gradient check: an element passes when |analytic − numeric| ≤ atol + rtol·|numeric|.
+public struct GradCheckTolerance: Sendable {
+    public let eps: Double
+    public let atol: Double
+    public let rtol: Double
+
+    public init(eps: Double, atol: Double, rtol: Double) {
+        self.eps = eps
+        self.atol = atol
+        self.rtol = rtol
+    }
+
+    /// For a loss computed in Double with O(1) inputs and loss values up to ~100: ε = 1e−6 leaves a truncation
+    /// error ~ε²·|L'''| ≈ 1e−12 and a rounding error ~1e−16·|L|/ε ≤ 1e−8, so atol 1e−7, rtol 1e−6.
+    public static let double = GradCheckTolerance(eps: 1e-6, atol: 1e-7, rtol: 1e-6)
+
+    /// For a loss whose forward runs in Float (accumulated in Double): ε = 1e−2 keeps the rounding error
+    /// ~6e−8·|L|/ε ≈ 1e−5·|L| small, at a truncation error ~1e−5·|L'''|; atol 1e−4, rtol 1e−3.
+    public static let float = GradCheckTolerance(eps: 1e-2, atol: 1e-4, rtol: 1e-3)
+}
+
+/// Checks the analytic gradients of every input against central differences of `loss`.
+///
+/// - `loss` receives the values of all inputs, in table order, with one element perturbed.
+/// - `maxElementsPerInput` limits the work on large inputs to an evenly strided subset (always including
+///   the first and last element); nil checks every element.
+/// - Records one test issue per input that fails (naming the input, the worst element and the first
+///   offending pairs) and returns every comparison.
+@discardableResult
+public func gradCheck(_ inputs: [GradCheckInput], tolerance: GradCheckTolerance = .double,
+                      maxElementsPerInput: Int? = nil, loss: ([[Double]]) -> Double,
+                      sourceLocation: SourceLocation = #_sourceLocation) -> [Comparison] {
+    var current = inputs.map(\.values)
+    var results: [Comparison] = []
+    for (n, input) in inputs.enumerated() {
+        let count = input.values.count
+        let indices: [Int]
+        if let cap = maxElementsPerInput, count > cap, cap >= 2 {
+            indices = (0..<cap).map { $0 * (count - 1) / (cap - 1) }
+        } else {
+            indices = Array(0..<count)
+        }
+        var numeric: [Double] = [], analytic: [Double] = []
+        for i in indices {
+            let x = input.values[i]
+            current[n][i] = x + tolerance.eps
+            let plus = loss(current)
+            current[n][i] = x - tolerance.eps
+            let minus = loss(current)
+            current[n][i] = x
+            numeric.append((plus - minus) / (2 * tolerance.eps))
+            analytic.append(input.analytic[i])
+        }
+        let c = compare("d\(input.name) (\(indices.count) of \(count) elements)", analytic, numeric,
+                        atol: tolerance.atol, rtol: tolerance.rtol)
+        #expect(c.passed, "\(c)", sourceLocation: sourceLocation)
+        results.append(c)
+    }
+    return results
+}
