@@ -125,22 +125,6 @@ public enum TeacherTensor: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Matches `name` against templates with one "{}" integer placeholder; returns the kind and layer.
-func matchTemplate<K>(_ name: String, _ templates: [(K, String)]) -> (K, Int?)? {
-    for (kind, t) in templates {
-        if let r = t.range(of: "{}") {
-            let pre = String(t[..<r.lowerBound]), post = String(t[r.upperBound...])
-            guard name.hasPrefix(pre), name.hasSuffix(post), name.count > pre.count + post.count else { continue }
-            let mid = name.dropFirst(pre.count).dropLast(post.count)
-            guard mid.allSatisfy({ $0.isASCII }), let l = Int(mid), l >= 0, String(l) == mid else { continue }
-            return (kind, l)
-        } else if name == t {
-            return (kind, nil)
-        }
-    }
-    return nil
-}
-
 /// True when `name` is listed as dropped on purpose; returns the reason.
 func droppedReason(_ name: String, _ table: [(String, String)]) -> String? {
     for (t, reason) in table where matchTemplate(name, [((), t)]) != nil { return reason }

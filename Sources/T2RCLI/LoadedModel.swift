@@ -10,6 +10,11 @@ struct LoadedModel {
     let directory: String?
 
     static func open(_ path: String) throws -> LoadedModel {
+        if StudentCheckpoint.isStudent(path) {
+            let s = try StudentCheckpoint.open(path)
+            let kind = s.config.hybrid.map { "GSA student, softmax layers \($0.layers)" } ?? "GSA student"
+            return LoadedModel(model: try s.loadModel(), kind: kind, directory: s.directory)
+        }
         let ckpt = try TeacherCheckpoint.open(path)
         return LoadedModel(model: try ckpt.loadModel(), kind: "teacher, \(ckpt.config.family.rawValue), \(ckpt.format.rawValue)",
                            directory: ckpt.directory)

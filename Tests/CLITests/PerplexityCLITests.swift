@@ -27,3 +27,21 @@ import Testing
         #expect(r2.status == 64 && r2.stderr.contains("must not exceed"))
     }
 }
+
+@Suite struct StudentCLITests {
+    @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissingReason)))
+    func convertedStudentReproducesFlaPerplexity() throws {
+        let eval = try JSONParser.parse(try readFile(Fixtures.shared("checkpoints/tiny-mistral/eval.json")))
+        let expected = eval["gsa_ppl"]!.doubleValue!
+        let dir = Fixtures.temporaryDirectory()
+        let c = try T2RBinary.run(["convert", "--teacher", Fixtures.shared("checkpoints/tiny-mistral"), "--out", dir,
+                                   "--init-tensors", Fixtures.shared("checkpoints/tiny-mistral/golden.safetensors"), "--dtype", "f32"])
+        #expect(c.status == 0, "\(c.stderr)")
+        #expect(c.stdout.contains("57 copied, 6 created, 6 from --init-tensors"))
+        let r = try T2RBinary.run(["perplexity", "--model", dir, "--tokens", Fixtures.shared("data/corpus/valid.mistral-v1.u16"),
+                                   "--context", "512", "--stride", "512", "--max-tokens", "4096", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let ppl = try JSONParser.parse(r.stdout)["ppl"]!.doubleValue!
+        #expect(abs(ppl - expected) / expected < 5e-5, "t2r \(ppl) vs fla \(expected)")
+    }
+}
