@@ -1,0 +1,245 @@
+// The distillation loop: stage 1 (attention transfer, layer by layer) or stage 2 (end-to-end KL + CE),
+// AdamW with warmup + cosine, gradient accumulation and clipping, periodic held-out evaluation and
+// checkpoints, exact resume, NaN/Inf guard. Reports through a typed event callback that may ask it to
+// stop (it then writes a checkpoint first); it never prints.
+import CheckpointIO
+import Conversion
+import Corpus
+import Glibc
+import Models
+import Ops
+import TensorCore
+
+/// What the trainer reports.
+public enum TrainingEvent: Sendable {
+    case started(startStep: Int, totalSteps: Int, trainableParameters: Int, tokensPerStep: Int)
+    case step(TrainingStepReport)
+    case evaluation(step: Int, metrics: [(String, Double)])
+    case checkpoint(step: Int, path: String)
+    case finished(path: String)
+}
+
+/// One optimizer step's numbers.
+public struct TrainingStepReport: Sendable {
+    public let step: Int  // 1-based, after the update
+    public let totalSteps: Int
+    public let loss: Double
+    public let components: [(String, Double)]
+    public let learningRate: Double
+    public let gradNorm: Double
+    public let tokensSeen: Int
+    public let tokensPerSecond: Double
+    public let elapsedSeconds: Double
+    public var etaSeconds: Double {
+        step > 0 ? elapsedSeconds / Double(step) * Double(totalSteps - step) : .infinity
+    }
+}
+
+/// The callback's answer.
+public enum TrainingControl: Sendable { case proceed, stop }
+
+/// Summary of a finished (or interrupted) run.
+public struct TrainingSummary: Sendable {
+    public let finalDirectory: String?
+    public let lastCheckpoint: String?
+    public let steps: Int
+    public let interrupted: Bool
+    public let losses: [Double]
+}
+
+public final class DistillationTrainer: @unchecked Sendable {
+    public let config: TrainingConfig
+    public let teacher: TeacherModel
+    public let student: StudentModel
+    public let optimizer: AdamW
+    let train: [Int]
+    let valid: [Int]
+    /// The resolved recipe as stored beside checkpoints.
+    let recipeJSON: JSONValue
+    /// Directory whose tokenizer files are copied into final/.
+    let tokenizerSource: String?
+
+    public init(config: TrainingConfig, teacher: TeacherModel, student: StudentModel, train: [Int], valid: [Int],
+                recipeJSON: JSONValue, tokenizerSource: String?) throws {
+        let t = teacher.config, s = student.config
+        guard t.vocabSize == s.vocabSize else { throw TrainingError.incompatibleModels(detail: "vocab \(t.vocabSize) vs \(s.vocabSize)") }
+        guard t.hiddenSize == s.hiddenSize, t.numLayers == s.numLayers else {
+            throw TrainingError.incompatibleModels(detail: "teacher \(t.numLayers)×\(t.hiddenSize) vs student \(s.numLayers)×\(s.hiddenSize)")
+        }
+        let need = config.data.batchSize * (config.data.seqLen + 1)
+        guard train.count >= need else { throw TrainingError.notEnoughData(path: "data.train", tokens: train.count, needed: need) }
+        self.config = config
+        self.teacher = teacher
+        self.student = student
+        self.train = train
+        self.valid = valid
+        self.recipeJSON = recipeJSON
+        self.tokenizerSource = tokenizerSource
+        var oc = AdamWConfig()
+        oc.beta1 = config.optimizer.beta1
+        oc.beta2 = config.optimizer.beta2
+        oc.eps = config.optimizer.eps
+        oc.weightDecay = config.optimizer.weightDecay
+        optimizer = AdamW(params: student.params, config: oc)
+    }
+
+    var schedule: LearningRateSchedule {
+        LearningRateSchedule(peak: config.optimizer.lr, warmupSteps: config.schedule.warmupSteps, totalSteps: config.schedule.steps,
+                             minRatio: config.schedule.minLRRatio)
+    }
+
+    /// Runs (or resumes) the stage. `events` is called on the training thread.
+    public func run(resume: Bool, events: (TrainingEvent) -> TrainingControl) throws -> TrainingSummary {
+        let runDir = config.run.output
+        try FileSystem.createDirectory(runDir)
+        var state = TrainerState()
+        // Windows hold T+1 tokens: T inputs and, for CE, their next tokens.
+        let window = config.data.seqLen + 1
+        var sampler = WindowSampler(tokenCount: train.count, length: window, seed: config.run.seed)
+        var lastCheckpoint: String?
+        if resume {
+            guard let (_, dir) = try TrainingCheckpoint.completeCheckpoints(runDir: runDir).last else {
+                throw TrainingError.nothingToResume(runDir: runDir)
+            }
+            let (s, savedRecipe) = try TrainingCheckpoint.load(dir, model: student, optimizer: optimizer)
+            try checkResumable(saved: savedRecipe, path: dir)
+            state = s
+            sampler = WindowSampler(tokenCount: train.count, length: window, seed: config.run.seed, epoch: s.epoch, cursor: s.cursor)
+            lastCheckpoint = dir
+        } else {
+            // A fresh run starts a fresh metrics log.
+            FileSystem.remove(FileSystem.join(runDir, "metrics.jsonl"))
+        }
+        try writeFileAtomically(FileSystem.join(runDir, "recipe.json"), text: recipeJSON.serialized(indent: 2) + "\n")
+        let metrics = try MetricsLog(path: FileSystem.join(runDir, "metrics.jsonl"))
+        let total = config.schedule.steps
+        if events(.started(startStep: state.step, totalSteps: total, trainableParameters: student.params.trainableCount,
+                           tokensPerStep: config.tokensPerStep)) == .stop {
+            return TrainingSummary(finalDirectory: nil, lastCheckpoint: lastCheckpoint, steps: state.step, interrupted: true, losses: [])
+        }
+        let stepper = StageStepper(trainer: self)
+        var losses: [Double] = []
+        let t0 = monotonicSeconds() - state.elapsedSeconds
+        let tokensAtStart = state.tokensSeen, timeAtStart = monotonicSeconds()
+        var runningMin = Double.infinity
+        while state.step < total {
+            let lr = schedule.rate(at: state.step)
+            student.params.zeroGrads()
+            var loss = 0.0
+            var parts: [(String, Double)] = []
+            for _ in 0..<config.schedule.gradAccumulation {
+                let starts = sampler.next(config.data.batchSize)
+                let (l, p) = stepper.microStep(windows: starts.map { Array(train[$0..<($0 + window)]) })
+                loss += l / Double(config.schedule.gradAccumulation)
+                parts = mergeComponents(parts, p, weight: 1 / Double(config.schedule.gradAccumulation))
+            }
+            guard loss.isFinite else { throw TrainingError.nonFinite(step: state.step + 1, what: "the loss", lastCheckpoint: lastCheckpoint) }
+            guard student.params.gradsAreFinite() else {
+                throw TrainingError.nonFinite(step: state.step + 1, what: "a gradient", lastCheckpoint: lastCheckpoint)
+            }
+            let gradNorm = config.optimizer.gradClip > 0 ? clipGradientNorm(student.params, maxNorm: config.optimizer.gradClip)
+                : student.params.gradNorm()
+            optimizer.update(lr: lr)
+            state.step += 1
+            state.epoch = sampler.epoch
+            state.cursor = sampler.cursor
+            state.tokensSeen += config.tokensPerStep
+            state.elapsedSeconds = monotonicSeconds() - t0
+            losses.append(loss)
+            let tps = Double(state.tokensSeen - tokensAtStart) / max(monotonicSeconds() - timeAtStart, 1e-9)
+            let report = TrainingStepReport(step: state.step, totalSteps: total, loss: loss, components: parts, learningRate: lr,
+                                            gradNorm: gradNorm, tokensSeen: state.tokensSeen, tokensPerSecond: tps,
+                                            elapsedSeconds: state.elapsedSeconds)
+            try metrics.append(.object([("step", .int(state.step)), ("loss", .double(loss))] + parts.map { ($0.0, .double($0.1)) }
+                + [("lr", .double(lr)), ("grad_norm", .double(gradNorm)), ("tokens", .int(state.tokensSeen)),
+                   ("tokens_per_second", .double(tps)), ("elapsed_seconds", .double(state.elapsedSeconds))]))
+            var control = events(.step(report))
+            // Divergence guard (opt-in): stop when the loss runs away from its best value after warmup.
+            if config.run.divergenceFactor > 0 && state.step > config.schedule.warmupSteps {
+                if loss > config.run.divergenceFactor * runningMin {
+                    throw TrainingError.diverged(step: state.step, loss: loss, reference: config.run.divergenceFactor * runningMin,
+                                                 lastCheckpoint: lastCheckpoint)
+                }
+            }
+            runningMin = min(runningMin, loss)
+            let evalNow = config.eval.every > 0 && state.step % config.eval.every == 0 && state.step < total
+            if evalNow {
+                let m = evaluate()
+                try metrics.append(.object([("step", .int(state.step)), ("eval", .object(m.map { ($0.0, .double($0.1)) }))]))
+                if events(.evaluation(step: state.step, metrics: m)) == .stop { control = .stop }
+            }
+            let checkpointNow = (config.run.checkpointEvery > 0 && state.step % config.run.checkpointEvery == 0) || control == .stop
+            if checkpointNow && state.step < total {
+                lastCheckpoint = try TrainingCheckpoint.save(runDir: runDir, model: student, optimizer: optimizer, state: state,
+                                                             recipe: recipeJSON, keepLast: config.run.keepLast)
+                _ = events(.checkpoint(step: state.step, path: lastCheckpoint!))
+            }
+            if control == .stop {
+                return TrainingSummary(finalDirectory: nil, lastCheckpoint: lastCheckpoint, steps: state.step, interrupted: true, losses: losses)
+            }
+        }
+        // The end: a last checkpoint (so a longer schedule can resume), an evaluation, and final/.
+        lastCheckpoint = try TrainingCheckpoint.save(runDir: runDir, model: student, optimizer: optimizer, state: state,
+                                                     recipe: recipeJSON, keepLast: config.run.keepLast)
+        _ = events(.checkpoint(step: state.step, path: lastCheckpoint!))
+        let m = evaluate()
+        try metrics.append(.object([("step", .int(state.step)), ("eval", .object(m.map { ($0.0, .double($0.1)) }))]))
+        _ = events(.evaluation(step: state.step, metrics: m))
+        let final = FileSystem.join(runDir, "final")
+        try StudentCheckpoint.save(student, to: final, dtype: .F32, tokenizerSource: tokenizerSource)
+        try writeFileAtomically(FileSystem.join(final, "recipe.json"), text: recipeJSON.serialized(indent: 2) + "\n")
+        _ = events(.finished(path: final))
+        return TrainingSummary(finalDirectory: final, lastCheckpoint: lastCheckpoint, steps: state.step, interrupted: false, losses: losses)
+    }
+
+    /// A resumed run must continue the same run: everything but the length of the schedule, the evaluation
+    /// and checkpoint cadence and the thread count must match.
+    func checkResumable(saved: JSONValue, path: String) throws {
+        func strip(_ v: JSONValue) -> JSONValue {
+            guard var m = v.objectMembers else { return v }
+            m = m.map { k, x in
+                if k == "schedule", let s = x.objectMembers { return (k, .object(s.filter { $0.0 != "steps" })) }
+                if k == "run", let s = x.objectMembers { return (k, .object(s.filter { !["threads", "checkpoint_every", "keep_last"].contains($0.0) })) }
+                return (k, x)
+            }
+            return .object(m.filter { $0.0 != "eval" })
+        }
+        if strip(saved) != strip(recipeJSON) {
+            throw TrainingError.incompatibleResume(path: path, detail: "the recipe differs from the one the checkpoint was made with "
+                + "(only schedule.steps, eval.*, run.threads, run.checkpoint_every and run.keep_last may change)")
+        }
+    }
+
+    /// Held-out metrics: student perplexity on the first `eval.tokens` valid tokens (windows of seq_len).
+    public func evaluate() -> [(String, Double)] {
+        guard valid.count >= 2 else { return [] }
+        let tokens = Array(valid.prefix(max(2, config.eval.tokens)))
+        let ctx = min(config.data.seqLen, tokens.count)
+        let plan = PerplexityPlan(tokenCount: tokens.count, context: max(2, ctx), stride: max(1, ctx))
+        let r = evaluatePerplexity(model: student, tokens: tokens, plan: plan)
+        return [("valid_nll", r.meanNLL), ("valid_ppl", r.perplexity)]
+    }
+
+    func mergeComponents(_ a: [(String, Double)], _ b: [(String, Double)], weight: Double) -> [(String, Double)] {
+        if a.isEmpty { return b.map { ($0.0, $0.1 * weight) } }
+        return zip(a, b).map { ($0.0, $0.1 + $1.1 * weight) }
+    }
+}
+
+/// Appends JSON lines to the run's metrics file.
+final class MetricsLog {
+    let path: String
+    init(path: String) throws {
+        self.path = path
+        if !FileSystem.exists(path) { try writeFileAtomically(path, text: "") }
+    }
+
+    func append(_ v: JSONValue) throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        if fd < 0 { throw IOFailure(path: path, operation: "open for appending", reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let line = Array((v.serialized() + "\n").utf8)
+        let n = line.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        if n != line.count { throw IOFailure(path: path, operation: "append", reason: String(cString: strerror(errno))) }
+    }
+}

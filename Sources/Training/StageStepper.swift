@@ -1,0 +1,94 @@
+// One micro-batch of each stage: forward, loss, backward (gradients accumulate in the student's
+// ParameterBuffer). Buffers are allocated once for the batch shape and reused every step.
+import Models
+import Ops
+import TensorCore
+
+final class StageStepper {
+    let trainer: DistillationTrainer
+    var gsaActs: GSAMixerActivations?
+    var studentActs: StudentTrainingActivations?
+
+    init(trainer: DistillationTrainer) { self.trainer = trainer }
+
+    /// Runs one micro-batch of windows (each seqLen + 1 tokens); returns the loss and its named components.
+    func microStep(windows: [[Int]]) -> (Double, [(String, Double)]) {
+        switch trainer.config.stage {
+        case .attentionTransfer: return attentionTransfer(windows)
+        case .endToEnd: return endToEnd(windows)
+        }
+    }
+
+    /// Stage 1: for every GSA layer l, MSE(mixer_l(h_l), t_l) with h_l the teacher's attention input (after
+    /// its input_layernorm) and t_l the teacher's attention output after o_proj; layers are independent.
+    func attentionTransfer(_ windows: [[Int]]) -> (Double, [(String, Double)]) {
+        let cfg = trainer.config, student = trainer.student, teacher = trainer.teacher
+        let b = windows.count, t = cfg.data.seqLen, n = b * t, d = student.config.hiddenSize
+        let inputs = windows.flatMap { $0.prefix(t) }
+        var acts = TeacherActivations()
+        _ = teacher.forward(tokens: inputs, batch: b, capture: [.attentionInputs, .attentionProjections], activations: &acts)
+        let layers = (0..<student.config.numLayers).filter { !student.config.isSoftmaxLayer($0) }
+        if gsaActs == nil { gsaActs = GSAMixerActivations(model: student, batch: b, length: t) }
+        let y = Tensor(zeros: [n, d]), dy = Tensor(zeros: [n, d])
+        let accum = Double(cfg.schedule.gradAccumulation)
+        var total = 0.0
+        for l in layers {
+            student.gsaMixerForward(l, h: acts.attentionInputs[l], y: y, gsaActs!)
+            let target = acts.attentionProjections[l]
+            let norm = cfg.loss.normalizeMSE ? max(Double(vectorSumOfSquares(target.pointer, target.count)) / Double(target.count), 1e-12) : 1
+            // loss_l = w · mean((y − t)²) / norm / |layers|, averaged over accumulation steps
+            let scale = cfg.loss.mse / (Double(n * d) * norm * Double(layers.count) * accum)
+            let sq = squaredErrorForwardBackward(dy: dy, y: y, target: target, scale: Float(scale))
+            total += sq / (Double(n * d) * norm * Double(layers.count))
+            student.gsaMixerBackward(l, dy: dy, h: acts.attentionInputs[l], gsaActs!, dh: nil)
+        }
+        return (cfg.loss.mse * total, [("mse", total)])
+    }
+
+    /// Stage 2: w_kl · KL(teacher ‖ student) + w_ce · CE(next token), means over the batch's positions.
+    func endToEnd(_ windows: [[Int]]) -> (Double, [(String, Double)]) {
+        let cfg = trainer.config, student = trainer.student, teacher = trainer.teacher
+        let b = windows.count, t = cfg.data.seqLen, n = b * t, v = student.config.vocabSize
+        let inputs = windows.flatMap { $0.prefix(t) }
+        let targets = windows.flatMap { $0.dropFirst().prefix(t) }
+        if studentActs == nil { studentActs = StudentTrainingActivations(model: student, batch: b, length: t) }
+        let tHidden = cfg.loss.kl > 0 ? teacher.forward(tokens: inputs, batch: b) : nil
+        let sHidden = student.forwardTraining(tokens: inputs, studentActs!)
+        let dHidden = Tensor(zeros: sHidden.shape)
+        let accum = Double(cfg.schedule.gradAccumulation)
+        let block = 256
+        var klSum = 0.0, ceSum = 0.0
+        var r = 0
+        while r < n {
+            let e = min(n, r + block), rows = e - r
+            let sLogits = Tensor(uninitialized: [rows, v])
+            student.headForward(sLogits, hidden: sHidden.rows(r..<e))
+            let dLogits = Tensor(zeros: [rows, v])
+            if cfg.loss.kl > 0, let tHidden {
+                let tLogits = teacher.logits(tHidden.rows(r..<e))
+                let dKL = Tensor(uninitialized: [rows, v])
+                klSum += klDivergenceForwardBackward(dStudent: dKL, student: sLogits, teacher: tLogits, temperature: Float(cfg.loss.temperature),
+                                                     scale: Float(cfg.loss.kl / (Double(n) * accum)))
+                addInPlaceOps(dLogits, dKL)
+            }
+            if cfg.loss.ce > 0 {
+                let dCE = Tensor(uninitialized: [rows, v])
+                ceSum += crossEntropyForwardBackward(dLogits: dCE, logits: sLogits, targets: Array(targets[r..<e]),
+                                                     scale: Float(cfg.loss.ce / (Double(n) * accum)))
+                addInPlaceOps(dLogits, dCE)
+            } else {
+                ceSum += crossEntropyForwardBackward(dLogits: nil, logits: sLogits, targets: Array(targets[r..<e]), scale: 0)
+            }
+            student.headBackward(dHidden: dHidden.rows(r..<e), dLogits: dLogits, hidden: sHidden.rows(r..<e))
+            r = e
+        }
+        student.backward(studentActs!, dHidden: dHidden)
+        let kl = klSum / Double(n), ce = ceSum / Double(n)
+        return (cfg.loss.kl * kl + cfg.loss.ce * ce, [("kl", kl), ("ce", ce)])
+    }
+}
+
+func addInPlaceOps(_ x: Tensor, _ y: Tensor) {
+    let a = x.pointer, b = y.pointer
+    parallelRanges(x.count) { r in for i in r { a[i] += b[i] } }
+}

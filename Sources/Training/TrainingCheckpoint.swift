@@ -1,0 +1,139 @@
+// Training checkpoints: the student (fla layout, float32), the AdamW moments, the trainer state (step,
+// sampler epoch/cursor, schedule position) and the resolved recipe, in one directory written under a
+// temporary name and renamed into place, so a crash never leaves a half-written checkpoint. The last
+// `keepLast` are kept.
+import CheckpointIO
+import Conversion
+import Glibc
+import Models
+import TensorCore
+
+/// The scalar state of a run at a checkpoint.
+public struct TrainerState: Sendable, Equatable {
+    public var step: Int
+    public var epoch: Int
+    public var cursor: Int
+    public var tokensSeen: Int
+    public var elapsedSeconds: Double
+    public var bestValidLoss: Double?
+
+    public init(step: Int = 0, epoch: Int = 0, cursor: Int = 0, tokensSeen: Int = 0, elapsedSeconds: Double = 0, bestValidLoss: Double? = nil) {
+        self.step = step
+        self.epoch = epoch
+        self.cursor = cursor
+        self.tokensSeen = tokensSeen
+        self.elapsedSeconds = elapsedSeconds
+        self.bestValidLoss = bestValidLoss
+    }
+
+    var json: JSONValue {
+        .object([("step", .int(step)), ("epoch", .int(epoch)), ("cursor", .int(cursor)), ("tokens_seen", .int(tokensSeen)),
+                 ("elapsed_seconds", .double(elapsedSeconds)), ("best_valid_loss", bestValidLoss.map { .double($0) } ?? .null)])
+    }
+
+    init(json: JSONValue, file: String) throws {
+        func int(_ k: String) throws -> Int {
+            guard let i = json[k]?.intValue else { throw TrainingError.corruptCheckpoint(path: file, detail: "missing integer \(k)") }
+            return i
+        }
+        self.init(step: try int("step"), epoch: try int("epoch"), cursor: try int("cursor"), tokensSeen: try int("tokens_seen"),
+                  elapsedSeconds: json["elapsed_seconds"]?.doubleValue ?? 0, bestValidLoss: json["best_valid_loss"]?.doubleValue)
+    }
+}
+
+public enum TrainingCheckpoint {
+    /// checkpoints/step-00000123
+    public static func directoryName(step: Int) -> String {
+        let s = String(step)
+        return "step-" + String(repeating: "0", count: max(0, 8 - s.count)) + s
+    }
+
+    /// Writes a checkpoint for `state.step` under `runDir/checkpoints/` and prunes old ones.
+    public static func save(runDir: String, model: StudentModel, optimizer: AdamW, state: TrainerState, recipe: JSONValue,
+                            keepLast: Int) throws -> String {
+        let root = FileSystem.join(runDir, "checkpoints")
+        try FileSystem.createDirectory(root)
+        let name = directoryName(step: state.step)
+        let final = FileSystem.join(root, name)
+        let tmp = FileSystem.join(root, ".\(name).tmp-\(getpid())")
+        removeTree(tmp)
+        try FileSystem.createDirectory(tmp)
+        try StudentCheckpoint.save(model, to: tmp, dtype: .F32)
+        var entries: [SafetensorsEntry] = []
+        for e in model.params.entries where e.trainable {
+            let m = Tensor(storage: optimizer.m, offset: e.gradOffset!, shape: e.shape)
+            let v = Tensor(storage: optimizer.v, offset: e.gradOffset!, shape: e.shape)
+            entries.append(SafetensorsEntry(name: "exp_avg." + e.name, tensor: m))
+            entries.append(SafetensorsEntry(name: "exp_avg_sq." + e.name, tensor: v))
+        }
+        try SafetensorsWriter.write(entries, metadata: ["format": "t2r-adamw", "step": String(optimizer.step)],
+                                    to: FileSystem.join(tmp, "optimizer.safetensors"))
+        try writeFileAtomically(FileSystem.join(tmp, "recipe.json"), text: recipe.serialized(indent: 2) + "\n")
+        // trainer_state.json last: its presence marks a complete checkpoint.
+        try writeFileAtomically(FileSystem.join(tmp, "trainer_state.json"), text: state.json.serialized(indent: 2) + "\n")
+        removeTree(final)
+        if rename(tmp, final) != 0 {
+            throw IOFailure(path: final, operation: "rename the checkpoint into place", reason: String(cString: strerror(errno)))
+        }
+        syncDirectory(of: final)
+        // Prune: keep the newest `keepLast` complete checkpoints.
+        let all = try completeCheckpoints(runDir: runDir)
+        for (_, dir) in all.dropLast(max(1, keepLast)) { removeTree(dir) }
+        return final
+    }
+
+    /// Complete checkpoints (with trainer_state.json), oldest first, as (step, directory).
+    public static func completeCheckpoints(runDir: String) throws -> [(Int, String)] {
+        let root = FileSystem.join(runDir, "checkpoints")
+        guard FileSystem.isDirectory(root) else { return [] }
+        var out: [(Int, String)] = []
+        for n in try FileSystem.listDirectory(root) where n.hasPrefix("step-") {
+            let dir = FileSystem.join(root, n)
+            if let step = Int(n.dropFirst(5)), FileSystem.exists(FileSystem.join(dir, "trainer_state.json")) { out.append((step, dir)) }
+        }
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    /// Restores parameters, moments and state from `dir` into `model` / `optimizer`.
+    public static func load(_ dir: String, model: StudentModel, optimizer: AdamW) throws -> (TrainerState, JSONValue) {
+        let statePath = FileSystem.join(dir, "trainer_state.json")
+        let state = try TrainerState(json: try JSONParser.parse(try readFile(statePath)), file: statePath)
+        let saved = try StudentCheckpoint.open(dir)
+        guard saved.config == model.config || sameArchitecture(saved.config, model.config) else {
+            throw TrainingError.incompatibleResume(path: dir, detail: "the checkpoint's student architecture differs from the recipe's")
+        }
+        for t in StudentTensor.all(for: model.config) { model.value(t).assign(try saved.store.loadFloat32(t.flaName)) }
+        let opt = try SafetensorsFile(path: FileSystem.join(dir, "optimizer.safetensors"))
+        for e in model.params.entries where e.trainable {
+            guard opt.info("exp_avg." + e.name) != nil else {
+                throw TrainingError.incompatibleResume(path: dir, detail: "no optimizer state for `\(e.name)`: the trainable set changed")
+            }
+            Tensor(storage: optimizer.m, offset: e.gradOffset!, shape: e.shape).assign(try opt.loadFloat32("exp_avg." + e.name))
+            Tensor(storage: optimizer.v, offset: e.gradOffset!, shape: e.shape).assign(try opt.loadFloat32("exp_avg_sq." + e.name))
+        }
+        guard let adamStep = opt.metadata["step"].flatMap(Int.init) else {
+            throw TrainingError.corruptCheckpoint(path: opt.path, detail: "missing the optimizer step")
+        }
+        optimizer.restore(step: adamStep)
+        let recipe = try JSONParser.parse(try readFile(FileSystem.join(dir, "recipe.json")))
+        return (state, recipe)
+    }
+
+    static func sameArchitecture(_ a: GSAConfig, _ b: GSAConfig) -> Bool {
+        var a2 = a, b2 = b
+        a2.dtype = ""
+        b2.dtype = ""
+        return a2 == b2
+    }
+}
+
+/// rm -rf for a directory t2r created itself (no symlink following outside it).
+func removeTree(_ path: String) {
+    guard FileSystem.exists(path) else { return }
+    if FileSystem.isDirectory(path) {
+        for n in (try? FileSystem.listDirectory(path)) ?? [] { removeTree(FileSystem.join(path, n)) }
+        rmdir(path)
+    } else {
+        unlink(path)
+    }
+}
