@@ -12,6 +12,7 @@ let t2rVersion = "0.1.0"
 var registeredCommands: [CommandEntry] { [
     CommandEntry(InspectCommand.self),
     CommandEntry(ConvertCommand.self),
+    CommandEntry(DistillCommand.self),
     CommandEntry(PerplexityCommand.self),
 ] }
 
