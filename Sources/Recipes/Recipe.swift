@@ -56,9 +56,7 @@ public enum Recipe {
 
         let t = try r.object("trainable")
         c.trainable.preset = try t.choice("preset", TrainingConfig.TrainablePreset.self) ?? c.trainable.preset
-        if c.trainable.preset == .lora {
-            throw RecipeError(file: file, key: "trainable.preset", problem: "\"lora\" is not available in this build yet; use \"new\", \"attention\" or \"all\"")
-        }
+
         c.trainable.extra = try t.strings("extra") ?? []
         c.trainable.loraRank = try t.int("lora_rank", min: 1) ?? c.trainable.loraRank
         c.trainable.loraAlpha = try t.double("lora_alpha", min: 0, exclusiveMin: true) ?? c.trainable.loraAlpha

@@ -73,16 +73,29 @@ public final class ParameterBuffer: @unchecked Sendable {
     public func zeroGrads() { grads.base.update(repeating: 0, count: trainableCount) }
 
     /// ‖g‖₂ over all gradients (accumulated in Double).
-    public func gradNorm() -> Double {
-        let g = grads.base
+    public func gradNorm() -> Double { gradSumOfSquares { _ in true }.squareRoot() }
+
+    /// Σ g² over the trainable entries `include` accepts (accumulated in Double).
+    public func gradSumOfSquares(where include: (Entry) -> Bool) -> Double {
         var s = 0.0
-        var i = 0
-        while i < trainableCount {
-            let n = min(65536, trainableCount - i)
-            s += Double(vectorSumOfSquares(g + i, n))
-            i += n
+        for e in entries where e.trainable && include(e) {
+            let g = grads.base + e.gradOffset!
+            var i = 0
+            while i < e.count {
+                let n = min(65536, e.count - i)
+                s += Double(vectorSumOfSquares(g + i, n))
+                i += n
+            }
         }
-        return s.squareRoot()
+        return s
+    }
+
+    /// Multiplies the gradients of the entries `include` accepts by `factor`.
+    public func scaleGrads(by factor: Float, where include: (Entry) -> Bool) {
+        for e in entries where e.trainable && include(e) {
+            let g = grads.base + e.gradOffset!
+            for i in 0..<e.count { g[i] *= factor }
+        }
     }
 
     /// True when every gradient is finite.

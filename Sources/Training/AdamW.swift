@@ -19,17 +19,34 @@ public struct AdamWConfig: Sendable, Equatable {
 public final class AdamW: @unchecked Sendable {
     public let config: AdamWConfig
     public let params: ParameterBuffer
-    /// First and second moments, laid out like `params.grads`.
+    /// First and second moments of the updated entries, packed in entry order.
     public let m: TensorStorage
     public let v: TensorStorage
+    /// Offsets of each updated entry's moments (by entry name).
+    public let momentOffsets: [String: Int]
     /// Steps taken.
     public private(set) var step = 0
 
-    public init(params: ParameterBuffer, config: AdamWConfig) {
+    /// An optimizer for the trainable entries of `params` that `updates` accepts (others keep their gradients
+    /// but are not updated, e.g. LoRA-merged weights whose gradients feed the adapters).
+    public init(params: ParameterBuffer, config: AdamWConfig, updates: (ParameterBuffer.Entry) -> Bool = { _ in true }) {
         self.params = params
         self.config = config
-        m = TensorStorage(capacity: params.trainableCount)
-        v = TensorStorage(capacity: params.trainableCount)
+        var offs: [String: Int] = [:]
+        var n = 0
+        for e in params.entries where e.trainable && updates(e) {
+            offs[e.name] = n
+            n += e.count
+        }
+        momentOffsets = offs
+        m = TensorStorage(capacity: n)
+        v = TensorStorage(capacity: n)
+    }
+
+    /// The moment views of entry `name` (nil when this optimizer does not update it).
+    public func moments(_ name: String) -> (m: Tensor, v: Tensor)? {
+        guard let o = momentOffsets[name], let e = params.entry(name) else { return nil }
+        return (Tensor(storage: m, offset: o, shape: e.shape), Tensor(storage: v, offset: o, shape: e.shape))
     }
 
     /// Applies one update with learning rate `lr` (the gradients are left untouched).
@@ -40,8 +57,9 @@ public final class AdamW: @unchecked Sendable {
         let stepSize = Float(lr / bc1), bc2Sqrt = Float(bc2.squareRoot())
         let b1 = Float(c.beta1), b2 = Float(c.beta2), eps = Float(c.eps)
         for e in params.entries where e.trainable {
+            guard let mo = momentOffsets[e.name] else { continue }
             let p = params.values.base + e.offset, g = params.grads.base + e.gradOffset!
-            let mp = m.base + e.gradOffset!, vp = v.base + e.gradOffset!
+            let mp = m.base + mo, vp = v.base + mo
             let decay = e.shape.count >= c.decayMinRank ? Float(1 - lr * c.weightDecay) : 1
             let n = e.count
             parallelRanges(n, minChunk: 65536) { r in

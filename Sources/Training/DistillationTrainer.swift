@@ -52,6 +52,8 @@ public final class DistillationTrainer: @unchecked Sendable {
     public let teacher: TeacherModel
     public let student: StudentModel
     public let optimizer: AdamW
+    /// LoRA adapters when the trainable preset is "lora".
+    public let lora: LoRAAdapters?
     let train: [Int]
     let valid: [Int]
     /// The resolved recipe as stored beside checkpoints.
@@ -80,7 +82,33 @@ public final class DistillationTrainer: @unchecked Sendable {
         oc.beta2 = config.optimizer.beta2
         oc.eps = config.optimizer.eps
         oc.weightDecay = config.optimizer.weightDecay
-        optimizer = AdamW(params: student.params, config: oc)
+        if config.trainable.preset == .lora {
+            let names = Set(StudentTensor.all(for: student.config).filter(LoRAAdapters.isTarget).map(\.flaName))
+            optimizer = AdamW(params: student.params, config: oc) { !names.contains($0.name) }
+            lora = LoRAAdapters(model: student, rank: config.trainable.loraRank, alpha: config.trainable.loraAlpha,
+                                seed: config.run.seed, optimizer: oc)
+        } else {
+            optimizer = AdamW(params: student.params, config: oc)
+            lora = nil
+        }
+    }
+
+    /// Clips the gradients that are optimised (the adapters' instead of the merged weights' under LoRA) and
+    /// returns their global norm before clipping.
+    func clipAndNorm() -> Double {
+        let names = Set(lora?.targets.map(\.tensor.flaName) ?? [])
+        let own: (ParameterBuffer.Entry) -> Bool = { !names.contains($0.name) }
+        let sq = student.params.gradSumOfSquares(where: own) + (lora?.params.gradSumOfSquares { _ in true } ?? 0)
+        let norm = sq.squareRoot()
+        let maxNorm = config.optimizer.gradClip
+        if maxNorm > 0 {
+            let factor = maxNorm / (norm + 1e-6)
+            if factor < 1 {
+                student.params.scaleGrads(by: Float(factor), where: own)
+                lora?.params.scaleGrads(by: Float(factor)) { _ in true }
+            }
+        }
+        return norm
     }
 
     var schedule: LearningRateSchedule {
@@ -101,7 +129,7 @@ public final class DistillationTrainer: @unchecked Sendable {
             guard let (_, dir) = try TrainingCheckpoint.completeCheckpoints(runDir: runDir).last else {
                 throw TrainingError.nothingToResume(runDir: runDir)
             }
-            let (s, savedRecipe) = try TrainingCheckpoint.load(dir, model: student, optimizer: optimizer)
+            let (s, savedRecipe) = try TrainingCheckpoint.load(dir, model: student, optimizer: optimizer, lora: lora)
             try checkResumable(saved: savedRecipe, path: dir)
             state = s
             sampler = WindowSampler(tokenCount: train.count, length: window, seed: config.run.seed, epoch: s.epoch, cursor: s.cursor)
@@ -125,6 +153,7 @@ public final class DistillationTrainer: @unchecked Sendable {
         while state.step < total {
             let lr = schedule.rate(at: state.step)
             student.params.zeroGrads()
+            lora?.params.zeroGrads()
             var loss = 0.0
             var parts: [(String, Double)] = []
             for _ in 0..<config.schedule.gradAccumulation {
@@ -134,12 +163,16 @@ public final class DistillationTrainer: @unchecked Sendable {
                 parts = mergeComponents(parts, p, weight: 1 / Double(config.schedule.gradAccumulation))
             }
             guard loss.isFinite else { throw TrainingError.nonFinite(step: state.step + 1, what: "the loss", lastCheckpoint: lastCheckpoint) }
-            guard student.params.gradsAreFinite() else {
+            lora?.backward()
+            guard student.params.gradsAreFinite() && (lora?.params.gradsAreFinite() ?? true) else {
                 throw TrainingError.nonFinite(step: state.step + 1, what: "a gradient", lastCheckpoint: lastCheckpoint)
             }
-            let gradNorm = config.optimizer.gradClip > 0 ? clipGradientNorm(student.params, maxNorm: config.optimizer.gradClip)
-                : student.params.gradNorm()
+            let gradNorm = clipAndNorm()
             optimizer.update(lr: lr)
+            if let lora {
+                lora.optimizer.update(lr: lr)
+                lora.merge()
+            }
             state.step += 1
             state.epoch = sampler.epoch
             state.cursor = sampler.cursor
@@ -170,7 +203,7 @@ public final class DistillationTrainer: @unchecked Sendable {
             }
             let checkpointNow = (config.run.checkpointEvery > 0 && state.step % config.run.checkpointEvery == 0) || control == .stop
             if checkpointNow && state.step < total {
-                lastCheckpoint = try TrainingCheckpoint.save(runDir: runDir, model: student, optimizer: optimizer, state: state,
+                lastCheckpoint = try TrainingCheckpoint.save(runDir: runDir, model: student, optimizer: optimizer, lora: lora, state: state,
                                                              recipe: recipeJSON, keepLast: config.run.keepLast)
                 _ = events(.checkpoint(step: state.step, path: lastCheckpoint!))
             }
@@ -179,7 +212,7 @@ public final class DistillationTrainer: @unchecked Sendable {
             }
         }
         // The end: a last checkpoint (so a longer schedule can resume), an evaluation, and final/.
-        lastCheckpoint = try TrainingCheckpoint.save(runDir: runDir, model: student, optimizer: optimizer, state: state,
+        lastCheckpoint = try TrainingCheckpoint.save(runDir: runDir, model: student, optimizer: optimizer, lora: lora, state: state,
                                                      recipe: recipeJSON, keepLast: config.run.keepLast)
         _ = events(.checkpoint(step: state.step, path: lastCheckpoint!))
         let m = evaluate()

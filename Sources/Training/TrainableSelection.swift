@@ -8,8 +8,9 @@ public enum TrainableSelection {
         return { st in
             if extra.contains(where: { globMatch($0, st.flaName) }) { return true }
             switch t.preset {
-            case .new, .lora: return st.kind == .fProj || st.kind == .gNorm
-            case .attention: return [.fProj, .gNorm, .qProj, .kProj, .vProj, .oProj].contains(st.kind)
+            case .new: return st.kind == .fProj || st.kind == .gNorm
+            // LoRA: q/k/v/o get gradients (which feed their adapters) but only the adapters are optimised.
+            case .attention, .lora: return [.fProj, .gNorm, .qProj, .kProj, .vProj, .oProj].contains(st.kind)
             case .all: return true
             }
         }

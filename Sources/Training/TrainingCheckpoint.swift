@@ -49,8 +49,8 @@ public enum TrainingCheckpoint {
     }
 
     /// Writes a checkpoint for `state.step` under `runDir/checkpoints/` and prunes old ones.
-    public static func save(runDir: String, model: StudentModel, optimizer: AdamW, state: TrainerState, recipe: JSONValue,
-                            keepLast: Int) throws -> String {
+    public static func save(runDir: String, model: StudentModel, optimizer: AdamW, lora: LoRAAdapters? = nil, state: TrainerState,
+                            recipe: JSONValue, keepLast: Int) throws -> String {
         let root = FileSystem.join(runDir, "checkpoints")
         try FileSystem.createDirectory(root)
         let name = directoryName(step: state.step)
@@ -59,15 +59,11 @@ public enum TrainingCheckpoint {
         removeTree(tmp)
         try FileSystem.createDirectory(tmp)
         try StudentCheckpoint.save(model, to: tmp, dtype: .F32)
-        var entries: [SafetensorsEntry] = []
-        for e in model.params.entries where e.trainable {
-            let m = Tensor(storage: optimizer.m, offset: e.gradOffset!, shape: e.shape)
-            let v = Tensor(storage: optimizer.v, offset: e.gradOffset!, shape: e.shape)
-            entries.append(SafetensorsEntry(name: "exp_avg." + e.name, tensor: m))
-            entries.append(SafetensorsEntry(name: "exp_avg_sq." + e.name, tensor: v))
+        try saveOptimizer(optimizer, to: FileSystem.join(tmp, "optimizer.safetensors"))
+        if let lora {
+            try lora.save(to: FileSystem.join(tmp, "lora.safetensors"))
+            try saveOptimizer(lora.optimizer, to: FileSystem.join(tmp, "lora_optimizer.safetensors"))
         }
-        try SafetensorsWriter.write(entries, metadata: ["format": "t2r-adamw", "step": String(optimizer.step)],
-                                    to: FileSystem.join(tmp, "optimizer.safetensors"))
         try writeFileAtomically(FileSystem.join(tmp, "recipe.json"), text: recipe.serialized(indent: 2) + "\n")
         // trainer_state.json last: its presence marks a complete checkpoint.
         try writeFileAtomically(FileSystem.join(tmp, "trainer_state.json"), text: state.json.serialized(indent: 2) + "\n")
@@ -94,8 +90,34 @@ public enum TrainingCheckpoint {
         return out.sorted { $0.0 < $1.0 }
     }
 
-    /// Restores parameters, moments and state from `dir` into `model` / `optimizer`.
-    public static func load(_ dir: String, model: StudentModel, optimizer: AdamW) throws -> (TrainerState, JSONValue) {
+    static func saveOptimizer(_ optimizer: AdamW, to path: String) throws {
+        var entries: [SafetensorsEntry] = []
+        for e in optimizer.params.entries {
+            guard let (m, v) = optimizer.moments(e.name) else { continue }
+            entries.append(SafetensorsEntry(name: "exp_avg." + e.name, tensor: m))
+            entries.append(SafetensorsEntry(name: "exp_avg_sq." + e.name, tensor: v))
+        }
+        try SafetensorsWriter.write(entries, metadata: ["format": "t2r-adamw", "step": String(optimizer.step)], to: path)
+    }
+
+    static func loadOptimizer(_ optimizer: AdamW, from path: String, checkpoint dir: String) throws {
+        let opt = try SafetensorsFile(path: path)
+        for e in optimizer.params.entries {
+            guard let (m, v) = optimizer.moments(e.name) else { continue }
+            guard opt.info("exp_avg." + e.name) != nil else {
+                throw TrainingError.incompatibleResume(path: dir, detail: "no optimizer state for `\(e.name)`: the trainable set changed")
+            }
+            m.assign(try opt.loadFloat32("exp_avg." + e.name))
+            v.assign(try opt.loadFloat32("exp_avg_sq." + e.name))
+        }
+        guard let adamStep = opt.metadata["step"].flatMap(Int.init) else {
+            throw TrainingError.corruptCheckpoint(path: opt.path, detail: "missing the optimizer step")
+        }
+        optimizer.restore(step: adamStep)
+    }
+
+    /// Restores parameters, moments and state from `dir` into `model` / `optimizer` (and LoRA adapters).
+    public static func load(_ dir: String, model: StudentModel, optimizer: AdamW, lora: LoRAAdapters? = nil) throws -> (TrainerState, JSONValue) {
         let statePath = FileSystem.join(dir, "trainer_state.json")
         let state = try TrainerState(json: try JSONParser.parse(try readFile(statePath)), file: statePath)
         let saved = try StudentCheckpoint.open(dir)
@@ -103,18 +125,13 @@ public enum TrainingCheckpoint {
             throw TrainingError.incompatibleResume(path: dir, detail: "the checkpoint's student architecture differs from the recipe's")
         }
         for t in StudentTensor.all(for: model.config) { model.value(t).assign(try saved.store.loadFloat32(t.flaName)) }
-        let opt = try SafetensorsFile(path: FileSystem.join(dir, "optimizer.safetensors"))
-        for e in model.params.entries where e.trainable {
-            guard opt.info("exp_avg." + e.name) != nil else {
-                throw TrainingError.incompatibleResume(path: dir, detail: "no optimizer state for `\(e.name)`: the trainable set changed")
-            }
-            Tensor(storage: optimizer.m, offset: e.gradOffset!, shape: e.shape).assign(try opt.loadFloat32("exp_avg." + e.name))
-            Tensor(storage: optimizer.v, offset: e.gradOffset!, shape: e.shape).assign(try opt.loadFloat32("exp_avg_sq." + e.name))
+        try loadOptimizer(optimizer, from: FileSystem.join(dir, "optimizer.safetensors"), checkpoint: dir)
+        if let lora {
+            let p = FileSystem.join(dir, "lora.safetensors")
+            guard FileSystem.exists(p) else { throw TrainingError.incompatibleResume(path: dir, detail: "the checkpoint has no LoRA adapters") }
+            try lora.load(from: p)
+            try loadOptimizer(lora.optimizer, from: FileSystem.join(dir, "lora_optimizer.safetensors"), checkpoint: dir)
         }
-        guard let adamStep = opt.metadata["step"].flatMap(Int.init) else {
-            throw TrainingError.corruptCheckpoint(path: opt.path, detail: "missing the optimizer step")
-        }
-        optimizer.restore(step: adamStep)
         let recipe = try JSONParser.parse(try readFile(FileSystem.join(dir, "recipe.json")))
         return (state, recipe)
     }

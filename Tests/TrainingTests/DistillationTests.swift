@@ -144,3 +144,64 @@ struct WindowSamplerProbe {
     }
     mutating func take(_ n: Int) -> [Int] { sampler.next(n) }
 }
+
+@Suite struct LoRATests {
+    @Test func adapterGradientsMatchFiniteDifferences() throws {
+        let (_, _, studentDir) = try makeTeacherAndStudent(hybrid: [1])
+        let m = try StudentCheckpoint.open(studentDir).loadModel(trainable: TrainableSelection.predicate({
+            var t = TrainingConfig.Trainable(); t.preset = .lora; return t }()))
+        let lora = LoRAAdapters(model: m, rank: 2, alpha: 4, seed: 1, optimizer: AdamWConfig())
+        // Non-zero B so both adapters matter.
+        var rng = SeededRNG(seed: 4)
+        for t in lora.targets { lora.params.value(t.bName).fillNormal(std: 0.3, rng: &rng) }
+        lora.merge()
+        let tokens = randomTokens(30, vocab: 29, seed: 3)
+        let r = (0..<(30 * 29)).map { _ in rng.nextNormal() }
+        let a = StudentTrainingActivations(model: m, batch: 1, length: 30)
+        let hidden = m.forwardTraining(tokens: tokens, a)
+        let logits = Tensor(zeros: [30, 29])
+        m.headForward(logits, hidden: hidden)
+        m.params.zeroGrads()
+        lora.params.zeroGrads()
+        let dHidden = Tensor(zeros: hidden.shape)
+        m.headBackward(dHidden: dHidden, dLogits: Tensor(shape: [30, 29], values: r.map(Float.init)), hidden: hidden)
+        m.backward(a, dHidden: dHidden)
+        lora.backward()
+        let picked = lora.params.entries.filter { $0.name.contains("layers.0.attn.q_proj") || $0.name.contains("layers.1.attn.o_proj") }
+        let inputs = picked.map { GradCheckInput($0.name, values: lora.params.value($0.name).toArray().map(Double.init),
+                                                 analytic: lora.params.grad($0.name)!.toArray().map(Double.init)) }
+        gradCheck(inputs, tolerance: GradCheckTolerance(eps: 1e-2, atol: 1e-2, rtol: 2e-2), maxElementsPerInput: 6) { values in
+            for (e, v) in zip(picked, values) { lora.params.value(e.name).assign(Tensor(shape: e.shape, values: v.map(Float.init))) }
+            lora.merge()
+            let l = m.logits(m.forward(tokens: tokens, batch: 1)).toArray()
+            return zip(l, r).reduce(0) { $0 + Double($1.0) * $1.1 }
+        }
+    }
+
+    @Test func loraTrainingResumesBitIdenticallyAndExportsMergedWeights() throws {
+        let (dir, teacher, studentDir) = try makeTeacherAndStudent()
+        let tokens = randomTokens(2000, vocab: 29, seed: 12)
+        func trainer(_ out: String) throws -> DistillationTrainer {
+            var c = config(.endToEnd, dir: dir, studentDir: studentDir, steps: 8, preset: .lora, ce: 0.3)
+            c.trainable.loraRank = 2
+            c.run.output = out
+            return try DistillationTrainer(config: c, teacher: teacher, student: try StudentCheckpoint.open(studentDir)
+                .loadModel(trainable: TrainableSelection.predicate(c.trainable)), train: tokens, valid: tokens, recipeJSON: .object([]), tokenizerSource: nil)
+        }
+        let t = try trainer("\(dir)/full")
+        #expect(t.optimizer.momentOffsets.keys.allSatisfy { $0.contains("f_proj") || $0.contains("g_norm") })
+        let full = try t.run(resume: false) { _ in .proceed }
+        var n = 0
+        let part = try trainer("\(dir)/part").run(resume: false) { e in
+            if case .step = e { n += 1 }
+            return n >= 3 ? .stop : .proceed
+        }
+        let rest = try trainer("\(dir)/part").run(resume: true) { _ in .proceed }
+        #expect(part.losses + rest.losses == full.losses)
+        #expect(try readFile("\(dir)/full/final/model.safetensors") == readFile("\(dir)/part/final/model.safetensors"))
+        // The export holds merged weights: q_proj moved away from the converted student's.
+        let before = try SafetensorsFile(path: "\(studentDir)/model.safetensors").loadFloat32("model.layers.0.attn.q_proj.weight").toArray()
+        let after = try SafetensorsFile(path: "\(dir)/full/final/model.safetensors").loadFloat32("model.layers.0.attn.q_proj.weight").toArray()
+        #expect(before != after)
+    }
+}
