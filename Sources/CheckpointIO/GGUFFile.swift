@@ -400,36 +400,23 @@ struct GGUFByteReader {
         let count = try u64("the element count of `\(key)`")
         try checkCount(count, elementSize: type.minimumEncodedSize, what: "the element count of `\(key)`", at: countOffset)
         let n = Int(count)
+        var values: [GGUFValue] = []
+        values.reserveCapacity(n)
         switch type {
-        case .uint8: return GGUFArray(.uint8(scalars(n, UInt8.self)))
-        case .int8: return GGUFArray(.int8(scalars(n, Int8.self)))
-        case .uint16: return GGUFArray(.uint16(scalars(n, UInt16.self)))
-        case .int16: return GGUFArray(.int16(scalars(n, Int16.self)))
-        case .uint32: return GGUFArray(.uint32(scalars(n, UInt32.self)))
-        case .int32: return GGUFArray(.int32(scalars(n, Int32.self)))
-        case .uint64: return GGUFArray(.uint64(scalars(n, UInt64.self)))
-        case .int64: return GGUFArray(.int64(scalars(n, Int64.self)))
-        case .float32: return GGUFArray(.float32(scalars(n, UInt32.self).map { Float(bitPattern: $0) }))
-        case .float64: return GGUFArray(.float64(scalars(n, UInt64.self).map { Double(bitPattern: $0) }))
-        case .bool:
-            let start = position
-            let raw = scalars(n, UInt8.self)
-            if let bad = raw.firstIndex(where: { $0 > 1 }) {
-                throw GGUFError.invalidValue(file: path, key: key,
-                                             detail: "BOOL element \(bad) at byte \(start + bad) is \(raw[bad]), expected 0 or 1")
-            }
-            return GGUFArray(.bool(raw.map { $0 == 1 }))
-        case .string:
-            var out: [String] = []
-            out.reserveCapacity(n)
-            for i in 0..<n { out.append(try string("element \(i) of `\(key)`")) }
-            return GGUFArray(.string(out))
-        case .array:
-            var out: [GGUFArray] = []
-            out.reserveCapacity(n)
-            for _ in 0..<n { out.append(try array(key: key, depth: depth + 1)) }
-            return GGUFArray(.array(out))
+        case .uint8: values = scalars(n, UInt8.self).map { .uint8($0) }
+        case .int8: values = scalars(n, Int8.self).map { .int8($0) }
+        case .uint16: values = scalars(n, UInt16.self).map { .uint16($0) }
+        case .int16: values = scalars(n, Int16.self).map { .int16($0) }
+        case .uint32: values = scalars(n, UInt32.self).map { .uint32($0) }
+        case .int32: values = scalars(n, Int32.self).map { .int32($0) }
+        case .uint64: values = scalars(n, UInt64.self).map { .uint64($0) }
+        case .int64: values = scalars(n, Int64.self).map { .int64($0) }
+        case .float32: values = scalars(n, UInt32.self).map { .float32(Float(bitPattern: $0)) }
+        case .float64: values = scalars(n, UInt64.self).map { .float64(Double(bitPattern: $0)) }
+        case .bool, .string, .array:
+            for _ in 0..<n { values.append(try value(type, key: key, depth: depth)) }
         }
+        return GGUFArray(elementType: type, values: values)
     }
 
     /// `n` little-endian fixed-width integers (the caller checked that they fit).
