@@ -16,6 +16,7 @@ import TensorCore
 public struct GGUFTensor: Sendable, Equatable {
     /// The GGUF name ("blk.0.attn_q.weight").
     public let name: String
+    /// The ggml storage type.
     public let type: GGMLType
     /// ne0, ne1, … with ne0 the fastest-varying (the order stored in the file).
     public let dims: [Int]
@@ -26,6 +27,7 @@ public struct GGUFTensor: Sendable, Equatable {
 
     /// Row-major shape: `dims` reversed ([out, in] for a weight matrix stored as ne = [in, out]).
     public var shape: [Int] { dims.reversed() }
+    /// Weights in the tensor.
     public var elementCount: Int { dims.reduce(1, *) }
     /// Weights per row (ne0; 1 for a scalar).
     public var rowLength: Int { dims.first ?? 1 }
@@ -48,7 +50,9 @@ public final class GGUFFile: TensorStore, @unchecked Sendable {
     /// Deepest nesting of arrays accepted in metadata (real files use at most 2).
     public static let maxArrayDepth = 16
 
+    /// The file path (for messages).
     public let path: String
+    /// The mapped bytes.
     public let file: MappedFile
     /// 2 or 3.
     public let version: UInt32

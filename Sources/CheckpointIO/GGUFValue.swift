@@ -105,8 +105,11 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The string of a STRING value, or nil.
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    /// The value of a BOOL, or nil.
     public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    /// The array of an ARRAY value, or nil.
     public var arrayValue: GGUFArray? { if case .array(let a) = self { a } else { nil } }
 
     /// An array of strings (`tokenizer.ggml.tokens`, `tokenizer.ggml.merges`), or nil.
@@ -141,7 +144,9 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
 /// A GGUF array: its element type and its elements (each of that type; arrays may nest, and each inner
 /// array has its own element type).
 public struct GGUFArray: Sendable, Equatable, CustomStringConvertible {
+    /// The type of every element.
     public let elementType: GGUFValueType
+    /// The elements.
     public let values: [GGUFValue]
 
     /// An array of `values`, all of type `elementType`.
@@ -151,6 +156,7 @@ public struct GGUFArray: Sendable, Equatable, CustomStringConvertible {
         self.values = values
     }
 
+    /// Number of elements.
     public var count: Int { values.count }
 
     /// Element `i` (0 ≤ i < count).

@@ -7,6 +7,7 @@ import CheckpointIO
 import Models
 import TensorCore
 
+/// A GGUF file as a TensorStore with HF names and HF layout (see the file header).
 public final class GGUFTeacherStore: TensorStore, @unchecked Sendable {
     /// The underlying file (raw GGUF names; its metadata holds the tokenizer arrays).
     public let gguf: GGUFFile

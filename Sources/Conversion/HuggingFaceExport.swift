@@ -26,6 +26,7 @@ public enum ExportError: T2RError, Equatable {
     }
 }
 
+/// Export of a teacher checkpoint to a Hugging Face checkpoint directory.
 public enum HuggingFaceExport {
     /// Tokenizer files copied from a source directory when present (transformers' names).
     public static let tokenizerFileNames = ["tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"]
@@ -42,9 +43,11 @@ public enum HuggingFaceExport {
 
     /// What was written.
     public struct Result: Sendable {
+        /// The output directory.
         public let directory: String
         /// Files in the output directory, in writing order.
         public let files: [String]
+        /// Tensors written.
         public let tensorCount: Int
         /// Sum of the tensors' byte sizes in the output dtype (the index's `total_size`).
         public let tensorBytes: Int
