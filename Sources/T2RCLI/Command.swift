@@ -11,9 +11,11 @@ let t2rVersion = "0.1.0"
 /// Subcommands in help order.
 var registeredCommands: [CommandEntry] { [
     CommandEntry(InspectCommand.self),
+    CommandEntry(ExportCommand.self),
     CommandEntry(ConvertCommand.self),
     CommandEntry(DistillCommand.self),
     CommandEntry(PerplexityCommand.self),
+    CommandEntry(BenchCommand.self),
 ] }
 
 /// A registered subcommand (a concrete value, so dispatch needs no existential metatypes).
