@@ -45,3 +45,19 @@ import Testing
         #expect(abs(ppl - expected) / expected < 5e-5, "t2r \(ppl) vs fla \(expected)")
     }
 }
+
+@Suite struct SmolLM2PerplexityCLITests {
+    @Test(.enabled(if: Fixtures.sharedAvailable && Fixtures.smollm2Available,
+                   Comment(rawValue: "\(Fixtures.sharedMissingReason); or \(Fixtures.smollm2MissingReason)")))
+    func perplexityMatchesTheFloat64Reference() throws {
+        // smollm2-golden: 4 disjoint windows of 512 Persuasion tokens, 511 scored each: PPL 39.2842898673.
+        let r = try T2RBinary.run(["perplexity", "--model", Fixtures.smollm2GGUF,
+                                   "--tokens", Fixtures.shared("checkpoints/smollm2-golden/persuasion.smollm2.u32"),
+                                   "--context", "512", "--stride", "512", "--max-tokens", "2048", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = try JSONParser.parse(r.stdout)
+        let ppl = v["ppl"]!.doubleValue!
+        #expect(abs(ppl - 39.2842898673) / 39.2842898673 < 5e-5, "t2r \(ppl) vs reference 39.2842898673")
+        #expect(v["tokens_scored"]?.intValue == 2044)
+    }
+}
