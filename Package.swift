@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "OpsTests", dependencies: ["Ops", "TestSupport"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "CheckpointIO", "Models", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Conversion", "CheckpointIO", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Corpus", "Conversion", "CheckpointIO", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Recipes", "Models", "Corpus", "Conversion", "CheckpointIO", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["T2RCLI", "CheckpointIO", "TestSupport"]),
     ]
 )

@@ -1,0 +1,78 @@
+import Foundation
+import Recipes
+import TensorCore
+import TestSupport
+import Testing
+import Training
+
+@Suite struct RecipeTests {
+    @Test func everyShippedRecipeDecodes() throws {
+        var count = 0
+        for model in try FileSystem.listDirectory(Fixtures.repo("recipes")) where FileSystem.isDirectory(Fixtures.repo("recipes/\(model)")) {
+            for f in try FileSystem.listDirectory(Fixtures.repo("recipes/\(model)")) where f.hasSuffix(".json5") {
+                let path = Fixtures.repo("recipes/\(model)/\(f)")
+                let text = try readTextFile(path)
+                #expect(text.hasPrefix("//"), "\(path) must start with a comment saying what it does")
+                #expect(text.contains("t2r distill recipes/\(model)/\(f)"), "\(path) must give its exact command")
+                let c = try Recipe.load(path)
+                #expect(c.run.output.hasPrefix("runs/"), "\(path): run.output")
+                #expect(!c.teacher.hasPrefix("/") && !c.student.initPath.hasPrefix("/"), "\(path): no absolute paths")
+                count += 1
+            }
+        }
+        #expect(count >= 4)
+    }
+
+    private func decode(_ text: String, set: [String] = []) throws -> TrainingConfig {
+        try Recipe.decode(try RecipeDocument.applyOverrides(try RecipeDocument.parse(text, file: "r.json5"), set, file: "r.json5"), file: "r.json5")
+    }
+
+    private let minimal = """
+    // comment
+    { stage: 'end_to_end', teacher: "t", student: { init: "s", },
+      data: { train: ["a.u16"] }, run: { output: "runs/x", seed: 3 }, /* trailing */ }
+    """
+
+    @Test func json5DefaultsAndOverrides() throws {
+        let c = try decode(minimal)
+        #expect(c.stage == .endToEnd && c.run.seed == 3 && c.optimizer.lr == 1e-3 && c.data.seqLen == 512)
+        let o = try decode(minimal, set: ["optimizer.lr=2.5e-4", "run.output=runs/y", "data.valid=[\"v.u16\"]", "eval.every=7",
+                                          "trainable.preset=\"all\""])
+        #expect(o.optimizer.lr == 2.5e-4 && o.run.output == "runs/y" && o.data.valid == ["v.u16"] && o.eval.every == 7 && o.trainable.preset == .all)
+        // The resolved recipe decodes back to the same configuration.
+        let again = try Recipe.decode(Recipe.resolvedJSON(o), file: "resolved")
+        #expect(again == o)
+    }
+
+    @Test(arguments: [
+        ("optimzer.lr=1", "optimzer", "did you mean `optimizer`?"),
+        ("optimizer.lrr=1", "optimizer.lrr", "did you mean `optimizer.lr`?"),
+        ("optimizer.lr=\"fast\"", "optimizer.lr", "expected a number"),
+        ("optimizer.lr=-1", "optimizer.lr", "must be greater than 0"),
+        ("schedule.steps=2.5", "schedule.steps", "expected an integer"),
+        ("trainable.preset=\"most\"", "trainable.preset", "is not one of \"new\", \"attention\", \"lora\", \"all\""),
+        ("stage=\"stage3\"", "stage", "is not one of"),
+        ("run.seed=-2", "run.seed", "expected a non-negative integer"),
+        ("loss.kl=0", "loss", "both 0"),
+    ])
+    func badValuesNameTheKey(_ set: String, _ key: String, _ fragment: String) {
+        do {
+            _ = try decode(minimal, set: [set])
+            Issue.record("accepted \(set)")
+        } catch let e as RecipeError {
+            #expect(e.key == key, "\(e)")
+            #expect(e.description.contains(fragment), "\(e)")
+            #expect(e.description.hasPrefix("r.json5"), "\(e)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func missingRequiredKeysAndSyntaxErrors() {
+        #expect(throws: RecipeError(file: "r.json5", key: "run.seed", problem: "missing (required)")) {
+            try decode("{ stage: 'end_to_end', teacher: 't', student: { init: 's' }, data: { train: ['a'] }, run: { output: 'o' } }")
+        }
+        #expect(throws: RecipeError.self) { try decode("{ stage: 'end_to_end', ") }
+        #expect(throws: RecipeError.self) { try decode("[1, 2]") }
+    }
+}
