@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "CheckpointIO", dependencies: ["TensorCore", "CHDF5"], swiftSettings: kernelFlags),
         .target(name: "Ops", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
-        .target(name: "Tokenization", dependencies: [], swiftSettings: kernelFlags),
+        .target(name: "Tokenization", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
         .target(name: "Models", dependencies: ["Ops", "TensorCore"], swiftSettings: kernelFlags),
         .target(name: "Corpus", dependencies: ["TensorCore", "Tokenization"], swiftSettings: kernelFlags),
         .target(name: "Conversion", dependencies: ["Models", "CheckpointIO", "Tokenization"],
@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "CheckpointIOTests", dependencies: ["CheckpointIO", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Conversion", "CheckpointIO", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["T2RCLI", "CheckpointIO", "TestSupport"]),
     ]
 )
