@@ -11,6 +11,7 @@ let t2rVersion = "0.1.0"
 /// Subcommands in help order.
 var registeredCommands: [CommandEntry] { [
     CommandEntry(InspectCommand.self),
+    CommandEntry(TokenizeCommand.self),
 ] }
 
 /// A registered subcommand (a concrete value, so dispatch needs no existential metatypes).

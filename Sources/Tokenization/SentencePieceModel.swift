@@ -23,6 +23,13 @@ public struct SentencePieceModel: Sendable {
         public var score: Float
         /// Its type.
         public var type: PieceType
+
+        /// A piece.
+        public init(piece: String, score: Float, type: PieceType) {
+            self.piece = piece
+            self.score = score
+            self.type = type
+        }
     }
 
     /// `TrainerSpec.ModelType`.
@@ -88,6 +95,13 @@ public struct SentencePieceModel: Sendable {
         }
         guard !m.pieces.isEmpty else { throw TokenizerError(.malformed, file: file, field: "ModelProto.pieces", "no pieces: not a SentencePiece model") }
         guard sawTrainer else { throw TokenizerError(.malformed, file: file, field: "ModelProto.trainer_spec", "missing") }
+        var seen: [[UInt8]: Int] = [:]
+        for (id, p) in m.pieces.enumerated() {
+            if let other = seen.updateValue(id, forKey: Array(p.piece.utf8)) {
+                throw TokenizerError(.malformed, file: file, field: "ModelProto.pieces[\(id)]",
+                                     "piece \(p.piece.debugDescription) repeats piece \(other)")
+            }
+        }
         return m
     }
 
@@ -204,14 +218,8 @@ public struct SentencePieceModel: Sendable {
         // Mergeable pieces (SentencePiece `pieces_`): NORMAL, USER_DEFINED, UNUSED; ids by UTF-8 bytes.
         var mergeable: [[UInt8]: Int32] = [:]
         var isSymbol = [Bool](repeating: false, count: n)
-        var seen: [[UInt8]: Int] = [:]
         for (id, p) in pieces.enumerated() {
             let b = Array(p.piece.utf8)
-            if let other = seen[b] {
-                throw TokenizerError(.malformed, file: file, field: "ModelProto.pieces[\(id)]",
-                                     "piece \(p.piece.debugDescription) repeats piece \(other)")
-            }
-            seen[b] = id
             if p.type == .normal || p.type == .userDefined || p.type == .unused {
                 mergeable[b] = Int32(id)
                 isSymbol[id] = true

@@ -113,11 +113,12 @@ public enum TokenizerJSON {
             switch item {
             case .string(let s):
                 if rank == 0 && s.hasPrefix("#version") { continue }
-                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+                // Split on U+0020 as scalars: as Characters, " " + a combining mark is one grapheme.
+                let parts = s.unicodeScalars.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else {
                     throw TokenizerError(.malformed, file: j.file, field: field, "expected \"left right\" (one space), found \(item)")
                 }
-                a = String(parts[0]); b = String(parts[1])
+                a = String(String.UnicodeScalarView(parts[0])); b = String(String.UnicodeScalarView(parts[1]))
             case .array(let pair):
                 guard pair.count == 2, let x = pair[0].stringValue, let y = pair[1].stringValue else {
                     throw TokenizerError(.malformed, file: j.file, field: field, "expected a pair of strings, found \(item)")
