@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "CheckpointIOTests", dependencies: ["CheckpointIO", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Conversion", "CheckpointIO", "TestSupport"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TensorCore", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Conversion", "CheckpointIO", "TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["T2RCLI", "CheckpointIO", "TestSupport"]),
     ]
 )

@@ -31,7 +31,7 @@ enum TokenizeCommand: Command {
         let tokenizer = try CheckpointTokenizer.load(model)
         let bytes: [UInt8]
         do { bytes = try readFile(textPath) } catch {
-            throw UsageError(message: "--text: cannot read \(textPath): \(error)", command: spec.name)
+            throw TokenizerError(.notFound, file: textPath, "cannot read the text: \(error)")
         }
         let text = try UTF8Text.decode(bytes, file: textPath)
         let addSpecial = !args.flag("no-special")
