@@ -49,5 +49,6 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Conversion", "CheckpointIO", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Conversion", "CheckpointIO", "TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["T2RCLI", "CheckpointIO", "TestSupport"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "CheckpointIO", "Models", "TestSupport"]),
     ]
 )

@@ -82,16 +82,28 @@ public struct GGMLType: Sendable, Hashable, CustomStringConvertible {
         return t
     }()
 
+    /// ggml type 0.
     public static let f32 = byID(0)!
+    /// ggml type 1.
     public static let f16 = byID(1)!
+    /// ggml type 2.
     public static let q4_0 = byID(2)!
+    /// ggml type 3.
     public static let q4_1 = byID(3)!
+    /// ggml type 6.
     public static let q5_0 = byID(6)!
+    /// ggml type 7.
     public static let q5_1 = byID(7)!
+    /// ggml type 8.
     public static let q8_0 = byID(8)!
+    /// ggml type 12.
     public static let q4_K = byID(12)!
+    /// ggml type 13.
     public static let q5_K = byID(13)!
+    /// ggml type 14.
     public static let q6_K = byID(14)!
+    /// ggml type 28.
     public static let f64 = byID(28)!
+    /// ggml type 30.
     public static let bf16 = byID(30)!
 }

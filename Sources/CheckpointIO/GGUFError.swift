@@ -4,6 +4,7 @@
 // `gguf_init_from_file_impl`, plus caps on every count and length against the file size).
 import TensorCore
 
+/// Why a GGUF file could not be read, or a tensor or key in it could not be used.
 public enum GGUFError: T2RError, Equatable {
     /// The first four bytes are not "GGUF".
     case badMagic(file: String, found: [UInt8])

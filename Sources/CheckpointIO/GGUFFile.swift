@@ -16,6 +16,7 @@ import TensorCore
 public struct GGUFTensor: Sendable, Equatable {
     /// The GGUF name ("blk.0.attn_q.weight").
     public let name: String
+    /// The ggml storage type.
     public let type: GGMLType
     /// ne0, ne1, … with ne0 the fastest-varying (the order stored in the file).
     public let dims: [Int]
@@ -26,6 +27,7 @@ public struct GGUFTensor: Sendable, Equatable {
 
     /// Row-major shape: `dims` reversed ([out, in] for a weight matrix stored as ne = [in, out]).
     public var shape: [Int] { dims.reversed() }
+    /// Weights in the tensor.
     public var elementCount: Int { dims.reduce(1, *) }
     /// Weights per row (ne0; 1 for a scalar).
     public var rowLength: Int { dims.first ?? 1 }
@@ -48,7 +50,9 @@ public final class GGUFFile: TensorStore, @unchecked Sendable {
     /// Deepest nesting of arrays accepted in metadata (real files use at most 2).
     public static let maxArrayDepth = 16
 
+    /// The file path (for messages).
     public let path: String
+    /// The mapped bytes.
     public let file: MappedFile
     /// 2 or 3.
     public let version: UInt32
@@ -400,36 +404,23 @@ struct GGUFByteReader {
         let count = try u64("the element count of `\(key)`")
         try checkCount(count, elementSize: type.minimumEncodedSize, what: "the element count of `\(key)`", at: countOffset)
         let n = Int(count)
+        var values: [GGUFValue] = []
+        values.reserveCapacity(n)
         switch type {
-        case .uint8: return GGUFArray(.uint8(scalars(n, UInt8.self)))
-        case .int8: return GGUFArray(.int8(scalars(n, Int8.self)))
-        case .uint16: return GGUFArray(.uint16(scalars(n, UInt16.self)))
-        case .int16: return GGUFArray(.int16(scalars(n, Int16.self)))
-        case .uint32: return GGUFArray(.uint32(scalars(n, UInt32.self)))
-        case .int32: return GGUFArray(.int32(scalars(n, Int32.self)))
-        case .uint64: return GGUFArray(.uint64(scalars(n, UInt64.self)))
-        case .int64: return GGUFArray(.int64(scalars(n, Int64.self)))
-        case .float32: return GGUFArray(.float32(scalars(n, UInt32.self).map { Float(bitPattern: $0) }))
-        case .float64: return GGUFArray(.float64(scalars(n, UInt64.self).map { Double(bitPattern: $0) }))
-        case .bool:
-            let start = position
-            let raw = scalars(n, UInt8.self)
-            if let bad = raw.firstIndex(where: { $0 > 1 }) {
-                throw GGUFError.invalidValue(file: path, key: key,
-                                             detail: "BOOL element \(bad) at byte \(start + bad) is \(raw[bad]), expected 0 or 1")
-            }
-            return GGUFArray(.bool(raw.map { $0 == 1 }))
-        case .string:
-            var out: [String] = []
-            out.reserveCapacity(n)
-            for i in 0..<n { out.append(try string("element \(i) of `\(key)`")) }
-            return GGUFArray(.string(out))
-        case .array:
-            var out: [GGUFArray] = []
-            out.reserveCapacity(n)
-            for _ in 0..<n { out.append(try array(key: key, depth: depth + 1)) }
-            return GGUFArray(.array(out))
+        case .uint8: values = scalars(n, UInt8.self).map { .uint8($0) }
+        case .int8: values = scalars(n, Int8.self).map { .int8($0) }
+        case .uint16: values = scalars(n, UInt16.self).map { .uint16($0) }
+        case .int16: values = scalars(n, Int16.self).map { .int16($0) }
+        case .uint32: values = scalars(n, UInt32.self).map { .uint32($0) }
+        case .int32: values = scalars(n, Int32.self).map { .int32($0) }
+        case .uint64: values = scalars(n, UInt64.self).map { .uint64($0) }
+        case .int64: values = scalars(n, Int64.self).map { .int64($0) }
+        case .float32: values = scalars(n, UInt32.self).map { .float32(Float(bitPattern: $0)) }
+        case .float64: values = scalars(n, UInt64.self).map { .float64(Double(bitPattern: $0)) }
+        case .bool, .string, .array:
+            for _ in 0..<n { values.append(try value(type, key: key, depth: depth)) }
         }
+        return GGUFArray(elementType: type, values: values)
     }
 
     /// `n` little-endian fixed-width integers (the caller checked that they fit).

@@ -1,7 +1,7 @@
 // Typed GGUF metadata values (ggml-org/ggml `docs/gguf.md`, "gguf_metadata_value_type"): the
-// thirteen scalar/string/array types, arrays kept as typed Swift arrays (a 49,152-entry token list is
-// one `[String]`, not 49,152 enum values), arrays of arrays nested. Convenience accessors convert
-// between integer widths, since writers differ in which width they use for counts and ids.
+// thirteen scalar/string/array types, arrays of arrays nested. Convenience accessors give arrays as
+// typed Swift arrays (`stringArray` for tokenizer.ggml.tokens) and convert between integer widths, since
+// writers differ in which width they use for counts and ids.
 
 /// The value type ids of GGUF metadata.
 public enum GGUFValueType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
@@ -105,28 +105,21 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The string of a STRING value, or nil.
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    /// The value of a BOOL, or nil.
     public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    /// The array of an ARRAY value, or nil.
     public var arrayValue: GGUFArray? { if case .array(let a) = self { a } else { nil } }
 
     /// An array of strings (`tokenizer.ggml.tokens`, `tokenizer.ggml.merges`), or nil.
-    public var stringArray: [String]? {
-        if case .array(let a) = self, case .string(let s) = a.storage { return s }
-        return nil
-    }
+    public var stringArray: [String]? { arrayValue?.strings }
 
     /// An array of any integer type as [Int] (`tokenizer.ggml.token_type`), or nil.
     public var integerArray: [Int]? { arrayValue?.integers }
 
     /// An array of FLOAT32/FLOAT64 values as [Float] (`tokenizer.ggml.scores`), or nil.
-    public var floatArray: [Float]? {
-        guard case .array(let a) = self else { return nil }
-        switch a.storage {
-        case .float32(let v): return v
-        case .float64(let v): return v.map { Float($0) }
-        default: return nil
-        }
-    }
+    public var floatArray: [Float]? { arrayValue?.floats }
 
     /// A short rendering: scalars in full, long strings cut at 200 characters, arrays summarised.
     public var description: String {
@@ -148,115 +141,54 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A GGUF array: its element type and the elements as one typed Swift array.
+/// A GGUF array: its element type and its elements (each of that type; arrays may nest, and each inner
+/// array has its own element type).
 public struct GGUFArray: Sendable, Equatable, CustomStringConvertible {
-    /// The elements, by element type.
-    public enum Storage: Sendable, Equatable {
-        case uint8([UInt8])
-        case int8([Int8])
-        case uint16([UInt16])
-        case int16([Int16])
-        case uint32([UInt32])
-        case int32([Int32])
-        case float32([Float])
-        case bool([Bool])
-        case string([String])
-        case uint64([UInt64])
-        case int64([Int64])
-        case float64([Double])
-        /// Arrays of arrays; each inner array has its own element type.
-        case array([GGUFArray])
+    /// The type of every element.
+    public let elementType: GGUFValueType
+    /// The elements.
+    public let values: [GGUFValue]
+
+    /// An array of `values`, all of type `elementType`.
+    public init(elementType: GGUFValueType, values: [GGUFValue]) {
+        precondition(values.allSatisfy { $0.type == elementType }, "GGUFArray: elements must all be \(elementType)")
+        self.elementType = elementType
+        self.values = values
     }
 
-    public let storage: Storage
+    /// Number of elements.
+    public var count: Int { values.count }
 
-    public init(_ storage: Storage) { self.storage = storage }
+    /// Element `i` (0 ≤ i < count).
+    public subscript(i: Int) -> GGUFValue { values[i] }
 
-    /// The element type id.
-    public var elementType: GGUFValueType {
-        switch storage {
-        case .uint8: .uint8
-        case .int8: .int8
-        case .uint16: .uint16
-        case .int16: .int16
-        case .uint32: .uint32
-        case .int32: .int32
-        case .float32: .float32
-        case .bool: .bool
-        case .string: .string
-        case .uint64: .uint64
-        case .int64: .int64
-        case .float64: .float64
-        case .array: .array
-        }
-    }
-
-    public var count: Int {
-        switch storage {
-        case .uint8(let a): a.count
-        case .int8(let a): a.count
-        case .uint16(let a): a.count
-        case .int16(let a): a.count
-        case .uint32(let a): a.count
-        case .int32(let a): a.count
-        case .float32(let a): a.count
-        case .bool(let a): a.count
-        case .string(let a): a.count
-        case .uint64(let a): a.count
-        case .int64(let a): a.count
-        case .float64(let a): a.count
-        case .array(let a): a.count
-        }
-    }
-
-    /// Element `i` as a value (0 ≤ i < count).
-    public subscript(i: Int) -> GGUFValue {
-        switch storage {
-        case .uint8(let a): .uint8(a[i])
-        case .int8(let a): .int8(a[i])
-        case .uint16(let a): .uint16(a[i])
-        case .int16(let a): .int16(a[i])
-        case .uint32(let a): .uint32(a[i])
-        case .int32(let a): .int32(a[i])
-        case .float32(let a): .float32(a[i])
-        case .bool(let a): .bool(a[i])
-        case .string(let a): .string(a[i])
-        case .uint64(let a): .uint64(a[i])
-        case .int64(let a): .int64(a[i])
-        case .float64(let a): .float64(a[i])
-        case .array(let a): .array(a[i])
-        }
-    }
-
-    /// Every element as a value (slow for large arrays; prefer the typed accessors).
-    public var values: [GGUFValue] { (0..<count).map { self[$0] } }
+    /// The elements of a STRING array, or nil.
+    public var strings: [String]? { elementType == .string ? values.compactMap(\.stringValue) : nil }
 
     /// The elements of an integer array as [Int] (nil for other element types or a UINT64 above Int.max).
     public var integers: [Int]? {
-        switch storage {
-        case .uint8(let a): return a.map(Int.init)
-        case .int8(let a): return a.map(Int.init)
-        case .uint16(let a): return a.map(Int.init)
-        case .int16(let a): return a.map(Int.init)
-        case .uint32(let a): return a.map(Int.init)
-        case .int32(let a): return a.map(Int.init)
-        case .int64(let a): return a.map(Int.init)
-        case .uint64(let a):
-            guard a.allSatisfy({ $0 <= UInt64(Int.max) }) else { return nil }
-            return a.map(Int.init)
-        default: return nil
+        guard [.uint8, .int8, .uint16, .int16, .uint32, .int32, .uint64, .int64].contains(elementType) else { return nil }
+        let ints = values.compactMap(\.intValue)
+        return ints.count == values.count ? ints : nil
+    }
+
+    /// The elements of a FLOAT32/FLOAT64 array as [Float], or nil.
+    public var floats: [Float]? {
+        switch elementType {
+        case .float32: values.compactMap { if case .float32(let v) = $0 { v } else { nil } }
+        case .float64: values.compactMap { if case .float64(let v) = $0 { Float(v) } else { nil } }
+        default: nil
         }
     }
 
-    /// "[STRING × 49152]", with the first elements of short arrays.
+    /// "[STRING × 49152]", with the elements of short arrays.
     public var description: String {
-        let n = count
-        if n <= 8, elementType != .array {
-            return "[" + (0..<n).map { i -> String in
-                if case .string(let s) = self[i] { return "\"\(s)\"" }
-                return self[i].description
+        if count <= 8, elementType != .array {
+            return "[" + values.map { v -> String in
+                if case .string(let s) = v { return "\"\(s)\"" }
+                return v.description
             }.joined(separator: ", ") + "]"
         }
-        return "[\(elementType) × \(n)]"
+        return "[\(elementType) × \(count)]"
     }
 }

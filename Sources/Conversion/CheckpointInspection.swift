@@ -41,7 +41,8 @@ public struct CheckpointInspection: Sendable {
             guard case .notACheckpoint = e, loc.configFile == nil else { throw e }
             // A bare weights file: show its tensors without a model description.
             store = try loc.openRawStore()
-            summary = ["no config.json beside the weights: tensors shown as stored, not checked against an architecture"]
+            summary = [(loc.format == .gguf ? "no general.architecture in the GGUF metadata" : "no config.json beside the weights")
+                + ": tensors shown as stored, not checked against an architecture"]
         }
         let fileCount = (store as? ShardedSafetensors)?.shards.count ?? 1
         return CheckpointInspection(path: path, format: loc.format, fileCount: fileCount, configSource: configSource,

@@ -122,8 +122,7 @@ public struct CheckpointLocator: Sendable {
         case .shardedSafetensors: return try ShardedSafetensors(indexPath: weightsFile)
         case .kerasHDF5, .flatHDF5:
             throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
-        case .gguf:
-            throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
+        case .gguf: return try GGUFFile(path: weightsFile)
         }
     }
 
@@ -140,7 +139,9 @@ public struct CheckpointLocator: Sendable {
         case .kerasHDF5, .flatHDF5:
             throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
         case .gguf:
-            throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
+            let store = try GGUFTeacherStore(GGUFFile(path: weightsFile))
+            return TeacherCheckpoint(path: path, format: format, config: store.config, configSource: "GGUF metadata (llama.*) of \(weightsFile)",
+                                     store: store, directory: directory)
         }
     }
 }

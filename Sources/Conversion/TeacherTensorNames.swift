@@ -87,8 +87,11 @@ public enum TeacherTensor: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The Hugging Face state-dict name.
-    public var huggingFaceName: String {
-        let t = TeacherTensor.huggingFaceTemplates.first { $0.0 == kind }!.1
+    public var huggingFaceName: String { name(in: TeacherTensor.huggingFaceTemplates) }
+
+    /// The name under a table of templates ("{}" replaced by the layer); every kind must be in the table.
+    public func name(in templates: [(Kind, String)]) -> String {
+        let t = templates.first { $0.0 == kind }!.1
         return layer.map { t.replacingOccurrences(of: "{}", with: String($0)) } ?? t
     }
 

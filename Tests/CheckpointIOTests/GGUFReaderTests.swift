@@ -125,7 +125,7 @@ private let malformedCases: [(String, @Sendable (String) -> GGUFError)] = [
         #expect(f["t2r.test.i64"] == .int64(-9_000_000_000_000_000_000))
         #expect(f["t2r.test.f64"] == .float64(2.718281828459045))
         #expect(f["t2r.test.u64_array"]?.integerArray == [1, 2, 3])
-        #expect(f["t2r.test.bool_array"] == .array(GGUFArray(.bool([true, false, true]))))
+        #expect(f["t2r.test.bool_array"] == .array(GGUFArray(elementType: .bool, values: [.bool(true), .bool(false), .bool(true)])))
         #expect(f["t2r.test.f64_array"]?.floatArray == [0.5, -1.25])
         let nested = try #require(f["t2r.test.nested"]?.arrayValue)
         #expect(nested.elementType == .array)

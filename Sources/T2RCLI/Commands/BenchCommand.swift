@@ -1,0 +1,155 @@
+// `t2r bench <name> [--json]`: performance measurements. Each measurement is a `Benchmark` in its own
+// file under T2RCLI/Bench/ and one line in `registeredBenchmarks`; this command parses the options they
+// declare, runs one (or `all`), and prints a line per result, or one JSON object per line with --json.
+import Foundation
+import Glibc
+import TensorCore
+
+/// One measurement `t2r bench` can run.
+protocol Benchmark {
+    /// The name on the command line ("dequant").
+    static var name: String { get }
+    static var abstract: String { get }
+    /// Options the benchmark reads (merged into `t2r bench`'s options).
+    static var options: [OptionSpec] { get }
+    /// Runs the measurement; `log` writes progress to stderr.
+    static func run(_ args: ParsedArguments, log: (String) -> Void) throws -> [BenchmarkResult]
+}
+
+/// Benchmarks in help order. Add a line here for a new `Benchmark`.
+var registeredBenchmarks: [BenchmarkEntry] { [
+    BenchmarkEntry(DequantBenchmark.self),
+    BenchmarkEntry(ReadBenchmark.self),
+] }
+
+/// A registered benchmark as a value.
+struct BenchmarkEntry {
+    let name: String
+    let abstract: String
+    let options: [OptionSpec]
+    let run: (ParsedArguments, (String) -> Void) throws -> [BenchmarkResult]
+    init<B: Benchmark>(_ b: B.Type) {
+        name = b.name
+        abstract = b.abstract
+        options = b.options
+        run = b.run
+    }
+}
+
+/// One measured figure.
+struct BenchmarkResult {
+    /// The benchmark's name.
+    var name: String
+    /// What distinguishes results of one benchmark ("1 thread").
+    var variant: String
+    /// Wall-clock seconds of the measured work (best of the runs).
+    var seconds: Double
+    /// Bytes the rate is computed on (say which in `rateOf`).
+    var bytes: Int
+    /// What `bytes` counts ("F32 output", "BF16 input").
+    var rateOf: String
+    /// Peak resident set size during the measurement.
+    var peakRSSBytes: Int
+    var threads: Int
+    /// Further fields for the JSON object.
+    var extra: [(String, JSONValue)] = []
+
+    var gigabytesPerSecond: Double { seconds > 0 ? Double(bytes) / seconds / 1e9 : 0 }
+
+    var json: JSONValue {
+        .object([
+            ("name", .string(name)),
+            ("variant", .string(variant)),
+            ("seconds", .double(seconds)),
+            ("gigabytes_per_second", .double(gigabytesPerSecond)),
+            ("bytes", .int(bytes)),
+            ("rate_of", .string(rateOf)),
+            ("peak_rss_bytes", .int(peakRSSBytes)),
+            ("threads", .int(threads)),
+        ] + extra)
+    }
+
+    var line: String {
+        pad(name, 9) + pad(variant, 12) + Format.fixed(seconds, 3) + " s  "
+            + Format.fixed(gigabytesPerSecond, 2) + " GB/s (\(rateOf))  peak RSS \(Format.bytes(peakRSSBytes))"
+    }
+}
+
+/// Process memory and load figures from /proc (Linux).
+enum ProcessStats {
+    /// Resets the peak-RSS high-water mark (`echo 5 > /proc/self/clear_refs`); false when not possible,
+    /// in which case `peakRSS` is the peak since the process started.
+    @discardableResult
+    static func resetPeakRSS() -> Bool {
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return write(fd, "5", 1) == 1
+    }
+
+    /// Peak resident set size in bytes (VmHWM).
+    static var peakRSS: Int { statusField("VmHWM:") }
+
+    private static func statusField(_ field: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
+              let kb = Int(line.dropFirst(field.count).trimmingCharacters(in: .whitespaces).split(separator: " ")[0])
+        else { return 0 }
+        return kb * 1024
+    }
+
+    /// The 1-minute load average (how busy the machine's cores were).
+    static var loadAverage: Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let first = text.split(separator: " ").first, let v = Double(first) else { return -1 }
+        return v
+    }
+
+    /// Runs `body` `runs` times and returns the best wall time, the peak RSS over all runs, and every time.
+    static func measure(runs: Int, _ body: () throws -> Void) rethrows -> (best: Double, peakRSS: Int, all: [Double]) {
+        resetPeakRSS()
+        var times: [Double] = []
+        for _ in 0..<max(1, runs) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return (times.min() ?? 0, peakRSS, times)
+    }
+}
+
+enum BenchCommand: Command {
+    static let spec = CommandSpec(
+        name: "bench",
+        abstract: "Measure performance (dequantisation, checkpoint reading, …).",
+        positionals: [PositionalSpec("name", help: "Which measurement: " + (registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ") + ".")],
+        options: [OptionSpec("json", help: "Print one JSON object per result (one per line).")]
+            + uniqueOptions(registeredBenchmarks.flatMap(\.options)),
+        discussion: "Measurements:\n" + registeredBenchmarks.map { "  " + pad($0.name, 10) + $0.abstract }.joined(separator: "\n")
+            + "\nOther processes share the cores: each result records the 1-minute load average when it ran.")
+
+    static func uniqueOptions(_ options: [OptionSpec]) -> [OptionSpec] {
+        var seen = Set<String>()
+        return options.filter { seen.insert($0.name).inserted }
+    }
+
+    static func run(_ args: ParsedArguments, _ console: Console) throws -> Int32 {
+        let name = args.positionals[0]
+        let chosen = name == "all" ? registeredBenchmarks : registeredBenchmarks.filter { $0.name == name }
+        guard !chosen.isEmpty else {
+            var msg = "unknown benchmark '\(name)' (expected \((registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ")))"
+            if let s = ArgumentParser.suggestion(name, registeredBenchmarks.map(\.name)) { msg += "; did you mean '\(s)'?" }
+            throw UsageError(message: msg, command: spec.name)
+        }
+        let threadsBefore = ComputeThreads.count
+        defer { ComputeThreads.configure(threads: threadsBefore) }
+        for b in chosen {
+            let load = ProcessStats.loadAverage
+            for var r in try b.run(args, { console.err("bench \(b.name): \($0)") }) {
+                r.extra.append(("load_average_1m", .double(load)))
+                console.out(args.flag("json") ? r.json.serialized() : r.line + "  (load \(Format.fixed(load, 2)))")
+            }
+        }
+        return 0
+    }
+}
