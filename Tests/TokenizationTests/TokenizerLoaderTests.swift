@@ -80,6 +80,17 @@ import Testing
         let dir = Fixtures.temporaryDirectory()
         try writeFileAtomically("\(dir)/model.gguf", bytes: try readFile(TokenizationFixtures.path("toy-bytelevel/vocab.gguf")))
         #expect(try CheckpointTokenizer.load(dir).encode("Hello world") == bl.encode("Hello world"))
+        // The tokenizer files `t2r export` writes for a GGUF load to the same tokenizer.
+        let exported = Fixtures.temporaryDirectory()
+        let files = try #require(try GGUFTokenizerExport.files(try GGUFFile(path: TokenizationFixtures.path("toy-bytelevel/vocab.gguf")),
+                                                               contextLength: 8192).files)
+        for (name, json) in files { try writeFileAtomically("\(exported)/\(name)", text: json.serialized()) }
+        let ex = try TokenizerLoader.load(exported)
+        #expect(ex.bosTokenId == bl.bosTokenId && ex.eosTokenId == bl.eosTokenId && ex.addsBOS == bl.addsBOS)
+        for c in TokenizationFixtures.cases("toy-bytelevel/smollm.json") {
+            expectIds(ex.encode(c.text, addSpecialTokens: true, parseSpecial: true), c.special ?? [], "exported \(c.text.debugDescription)")
+            #expect(ex.decode(c.special ?? []) == c.decoded)
+        }
         // SentencePiece ("llama"): sentencepiece's ids, BOS from add_bos_token.
         let sp = try CheckpointTokenizer.load(TokenizationFixtures.path("toy-sp/vocab.gguf"))
         #expect(sp.addsBOS && !sp.addsEOS)
