@@ -47,6 +47,17 @@ struct AddedTokenMatcher: Sendable {
 
     var isEmpty: Bool { tokens.isEmpty }
 
+    /// The segments of all of `bytes` (one text run, or none for empty text, when there are no tokens).
+    func segments(_ bytes: [UInt8], includeSpecial: Bool) -> [Segment] {
+        var out: [Segment] = []
+        if isEmpty {
+            if !bytes.isEmpty { out.append(.text(0..<bytes.count)) }
+        } else {
+            split(bytes, 0..<bytes.count, includeSpecial: includeSpecial, into: &out)
+        }
+        return out
+    }
+
     /// Splits `bytes[range]` into text runs and tokens; special tokens only match when `includeSpecial`.
     func split(_ bytes: [UInt8], _ range: Range<Int>, includeSpecial: Bool, into out: inout [Segment]) {
         var textStart = range.lowerBound

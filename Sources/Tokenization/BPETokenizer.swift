@@ -89,13 +89,7 @@ public final class BPETokenizer: Tokenizer {
         var state = EncodeState()
         let bytes = Array(text.utf8)
         ids.reserveCapacity(bytes.count / 3 + 8)
-        var segments: [Segment] = []
-        if rawMatcher.isEmpty {
-            if !bytes.isEmpty { segments.append(.text(0..<bytes.count)) }
-        } else {
-            rawMatcher.split(bytes, 0..<bytes.count, includeSpecial: parseSpecial, into: &segments)
-        }
-        for seg in segments {
+        for seg in rawMatcher.segments(bytes, includeSpecial: parseSpecial) {
             switch seg {
             case .token(let id): ids.append(id)
             case .text(let r): encodeText(Array(bytes[r]), atOrigin: r.lowerBound == 0, parseSpecial: parseSpecial,
@@ -118,13 +112,7 @@ public final class BPETokenizer: Tokenizer {
     private func encodeText(_ piece: [UInt8], atOrigin: Bool, parseSpecial: Bool, into ids: inout [Int32], state: inout EncodeState) {
         var normalized = piece
         normalizer?.apply(&normalized)
-        var runs: [Segment] = []
-        if normalizedMatcher.isEmpty {
-            if !normalized.isEmpty { runs.append(.text(0..<normalized.count)) }
-        } else {
-            normalizedMatcher.split(normalized, 0..<normalized.count, includeSpecial: parseSpecial, into: &runs)
-        }
-        for run in runs {
+        for run in normalizedMatcher.segments(normalized, includeSpecial: parseSpecial) {
             switch run {
             case .token(let id): ids.append(id)
             case .text(let r):

@@ -65,20 +65,17 @@ struct ProtobufReader {
     }
 
     /// A little-endian 32-bit value.
-    mutating func readFixed32(_ field: String) throws -> UInt32 {
-        guard end - position >= 4 else { throw error(field, "truncated 32-bit value at byte \(position)") }
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(bytes[position + k]) << (8 * UInt32(k)) }
-        position += 4
-        return v
-    }
+    mutating func readFixed32(_ field: String) throws -> UInt32 { try readFixed(field) }
 
     /// A little-endian 64-bit value.
-    mutating func readFixed64(_ field: String) throws -> UInt64 {
-        guard end - position >= 8 else { throw error(field, "truncated 64-bit value at byte \(position)") }
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(bytes[position + k]) << (8 * UInt64(k)) }
-        position += 8
+    mutating func readFixed64(_ field: String) throws -> UInt64 { try readFixed(field) }
+
+    private mutating func readFixed<T: FixedWidthInteger & UnsignedInteger>(_ field: String) throws -> T {
+        let n = T.bitWidth / 8
+        guard end - position >= n else { throw error(field, "truncated \(T.bitWidth)-bit value at byte \(position)") }
+        var v: T = 0
+        for k in 0..<n { v |= T(bytes[position + k]) << (8 * k) }
+        position += n
         return v
     }
 

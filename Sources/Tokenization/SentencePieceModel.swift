@@ -63,11 +63,7 @@ public struct SentencePieceModel: Sendable {
 
     /// Reads and parses `path`.
     public static func load(_ path: String) throws -> SentencePieceModel {
-        let bytes: [UInt8]
-        do { bytes = try readFile(path) } catch {
-            throw TokenizerError(.notFound, file: path, "cannot read the file: \(error)")
-        }
-        return try parse(bytes, file: path)
+        try parse(try readTokenizerFile(path), file: path)
     }
 
     /// Parses a serialized `ModelProto`; `file` names it in errors.

@@ -61,13 +61,9 @@ public struct TokenizerConfig: Sendable, Equatable {
     }
 
     static func readObject(_ path: String) throws -> JSONValue {
-        let bytes: [UInt8]
-        do { bytes = try readFile(path) } catch {
-            throw TokenizerError(.notFound, file: path, "cannot read the file: \(error)")
-        }
         let v: JSONValue
-        do { v = try JSONParser.parse(bytes) } catch {
-            throw TokenizerError(.malformed, file: path, "not valid JSON: \(error)")
+        do { v = try JSONParser.parse(try readTokenizerFile(path)) } catch let e as JSONParseError {
+            throw TokenizerError(.malformed, file: path, "not valid JSON: \(e)")
         }
         return try JSONReader(file: path).object(v, "")
     }

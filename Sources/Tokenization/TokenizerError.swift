@@ -48,3 +48,10 @@ public struct TokenizerError: T2RError, Equatable {
         return s + reason
     }
 }
+
+/// Reads a tokenizer-related file; a missing or unreadable file is a `.notFound` TokenizerError.
+func readTokenizerFile(_ path: String) throws -> [UInt8] {
+    do { return try readFile(path) } catch {
+        throw TokenizerError(.notFound, file: path, "cannot read the file: \(error)")
+    }
+}

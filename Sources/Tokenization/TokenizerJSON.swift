@@ -14,11 +14,7 @@ public enum TokenizerJSON {
 
     /// Loads `path`.
     public static func load(_ path: String) throws -> BPETokenizer {
-        let bytes: [UInt8]
-        do { bytes = try readFile(path) } catch {
-            throw TokenizerError(.notFound, file: path, "cannot read the file: \(error)")
-        }
-        return try parse(bytes, file: path)
+        try parse(try readTokenizerFile(path), file: path)
     }
 
     /// Parses the bytes of a tokenizer.json; `file` names it in errors.
@@ -177,9 +173,7 @@ public enum TokenizerJSON {
     // MARK: Normalizers
 
     static func parseNormalizer(_ v: JSONValue?, _ field: String, _ j: JSONReader) throws -> Normalizer? {
-        guard let v, !v.isNull else { return nil }
-        let o = try j.object(v, field)
-        let type = try j.string(o["type"], "\(field).type")
+        guard let (o, type) = try j.component(v, field) else { return nil }
         switch type {
         case "Sequence":
             let list = try j.array(o["normalizers"], "\(field).normalizers")
@@ -207,9 +201,7 @@ public enum TokenizerJSON {
     // MARK: Pre-tokenizers
 
     static func parsePreTokenizer(_ v: JSONValue?, _ field: String, _ j: JSONReader) throws -> PreTokenizer? {
-        guard let v, !v.isNull else { return nil }
-        let o = try j.object(v, field)
-        let type = try j.string(o["type"], "\(field).type")
+        guard let (o, type) = try j.component(v, field) else { return nil }
         switch type {
         case "Sequence":
             let list = try j.array(o["pretokenizers"], "\(field).pretokenizers")
@@ -260,9 +252,7 @@ public enum TokenizerJSON {
     // MARK: Post-processors
 
     static func parsePostProcessor(_ v: JSONValue?, _ field: String, _ j: JSONReader, lookup: [[UInt8]: Int]) throws -> PostProcessor {
-        guard let v, !v.isNull else { return PostProcessor() }
-        let o = try j.object(v, field)
-        let type = try j.string(o["type"], "\(field).type")
+        guard let (o, type) = try j.component(v, field) else { return PostProcessor() }
         switch type {
         case "ByteLevel":
             return PostProcessor()
@@ -326,9 +316,7 @@ public enum TokenizerJSON {
     // MARK: Decoders
 
     static func parseDecoder(_ v: JSONValue?, _ field: String, _ j: JSONReader) throws -> TokenDecoder? {
-        guard let v, !v.isNull else { return nil }
-        let o = try j.object(v, field)
-        let type = try j.string(o["type"], "\(field).type")
+        guard let (o, type) = try j.component(v, field) else { return nil }
         switch type {
         case "Sequence":
             let list = try j.array(o["decoders"], "\(field).decoders")
@@ -382,6 +370,13 @@ struct JSONReader {
         guard let v else { throw TokenizerError(.malformed, file: file, field: field, "missing") }
         guard let i = v.intValue else { throw TokenizerError(.malformed, file: file, field: field, "expected an integer, found \(v)") }
         return i
+    }
+
+    /// A pipeline component `{"type": …, …}`: the object and its type, or nil for null / absent.
+    func component(_ v: JSONValue?, _ field: String) throws -> (JSONValue, String)? {
+        guard let v, !v.isNull else { return nil }
+        let o = try object(v, field)
+        return (o, try string(o["type"], "\(field).type"))
     }
 
     func optionalString(_ v: JSONValue?, _ field: String) throws -> String? {
