@@ -32,8 +32,11 @@ public final class BPETokenizer: Tokenizer {
     public let decoder: TokenDecoder?
     /// The added tokens.
     public let addedTokens: [AddedToken]
+    /// The beginning-of-sequence id, if any.
     public let bosTokenId: Int?
+    /// The end-of-sequence id, if any.
     public let eosTokenId: Int?
+    /// One more than the largest id (model vocabulary and added tokens).
     public let vocabularySize: Int
 
     private let rawMatcher: AddedTokenMatcher
@@ -69,9 +72,12 @@ public final class BPETokenizer: Tokenizer {
         self.normalizedMatcher = AddedTokenMatcher(addedTokens.filter { $0.normalized })
     }
 
+    /// Whether the post-processor puts the BOS first.
     public var addsBOS: Bool { bosTokenId.map { postProcessor.prefix.contains($0) } ?? false }
+    /// Whether the post-processor appends the EOS.
     public var addsEOS: Bool { eosTokenId.map { postProcessor.suffix.contains($0) } ?? false }
 
+    /// The vocabulary spelling of `id` (added tokens as their text), or nil.
     public func token(for id: Int) -> String? { id >= 0 && id < tokenStrings.count ? tokenStrings[id] : nil }
 
     /// A copy with a different post-processor (e.g. BOS/EOS from `tokenizer_config.json`).
@@ -83,6 +89,8 @@ public final class BPETokenizer: Tokenizer {
 
     // MARK: Encoding
 
+    /// Token ids of `text` (see `Tokenizer.encode`): added tokens, normalizer, pre-tokenizer, BPE per word,
+    /// post-processor.
     public func encode(_ text: String, addSpecialTokens: Bool, parseSpecial: Bool) -> [Int] {
         var ids: [Int32] = []
         if addSpecialTokens { ids.append(contentsOf: postProcessor.prefix.map { Int32($0) }) }
@@ -145,6 +153,7 @@ public final class BPETokenizer: Tokenizer {
 
     // MARK: Decoding
 
+    /// The text of `ids` through the decoder (see `Tokenizer.decode`).
     public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
         var tokens: [String] = []
         tokens.reserveCapacity(ids.count)

@@ -35,13 +35,26 @@ public enum TokenizerJSON {
         var lookup: [[UInt8]: Int] = [:]
         for (i, s) in strings.enumerated() { if let s { lookup[Array(s.utf8)] = i } }
         for t in added { lookup[Array(t.content.utf8)] = t.id }
+        let limit = idLimit(model.count + added.count)
+        if let (i, t) = added.enumerated().first(where: { $0.1.id >= limit }) {
+            throw TokenizerError(.malformed, file: j.file, field: "added_tokens[\(i)].id",
+                                 "id \(t.id) is far beyond the vocabulary (\(model.count) tokens)")
+        }
         let post = try parsePostProcessor(root["post_processor"], "post_processor", j, lookup: lookup)
+        let size = max(model.count, (added.map(\.id).max() ?? -1) + 1)
+        if let bad = (post.prefix + post.suffix).first(where: { $0 >= size }) {
+            throw TokenizerError(.malformed, file: j.file, field: "post_processor", "special token id \(bad) is not below the vocabulary size \(size)")
+        }
         let decoder = try parseDecoder(root["decoder"], "decoder", j)
         let bos = post.prefix.count == 1 ? post.prefix[0] : nil
         let eos = post.suffix.count == 1 ? post.suffix[0] : nil
         return BPETokenizer(model: model, tokenStrings: strings, normalizer: normalizer, preTokenizer: pre,
                             postProcessor: post, decoder: decoder, addedTokens: added, bosTokenId: bos, eosTokenId: eos)
     }
+
+    /// Ids must stay below this for `n` tokens: holes are allowed, but a hostile id cannot make the id
+    /// tables huge.
+    static func idLimit(_ n: Int) -> Int { max(2 * n, n + 65536) }
 
     // MARK: Model
 
@@ -78,6 +91,10 @@ public enum TokenizerJSON {
             }
             entries.append((token, id))
             maxId = max(maxId, id)
+        }
+        guard maxId < idLimit(members.count) else {
+            throw TokenizerError(.malformed, file: j.file, field: "model.vocab",
+                                 "ids are too sparse: largest id \(maxId) for \(members.count) tokens")
         }
         var strings = [String?](repeating: nil, count: maxId + 1)
         var byBytes: [[UInt8]: Int32] = [:]

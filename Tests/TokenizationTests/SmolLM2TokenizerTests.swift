@@ -2,18 +2,23 @@
 // the equivalent byte-level tokenizer.json, against the shared golden ids
 // (../shared/checkpoints/smollm2-golden: tokenizer_tests.json, and the whole valid split as
 // persuasion.smollm2.u32 / wikipedia_valid.smollm2.u32, from Hugging Face tokenizers and llama.cpp).
+import Conversion
 import TensorCore
 import TestSupport
 import Testing
 @testable import Tokenization
 
-@Suite(.enabled(if: TokenizationFixtures.smolAvailable, Comment(rawValue: TokenizationFixtures.smolMissingReason)))
+@Suite(.enabled(if: Fixtures.sharedAvailable && !TokenizationFixtures.smolSources.isEmpty,
+                Comment(rawValue: Fixtures.sharedAvailable ? Fixtures.smollm2MissingReason : Fixtures.sharedMissingReason)))
 struct SmolLM2TokenizerTests {
-    static let sources = ["tokenizer.json", "tokenizer_ggml.json"]
+    static var sources: [String] { TokenizationFixtures.smolSources }
 
     static func load(_ source: String) throws -> BPETokenizer {
-        let path = "\(TokenizationFixtures.smolDir)/\(source)"
-        return source == "tokenizer.json" ? try TokenizerJSON.load(path) : try TokenizationFixtures.arrays(path).tokenizer()
+        switch source {
+        case "gguf": return try GGUFTokenizer.load(Fixtures.smollm2GGUF)
+        case "tokenizer.json": return try TokenizerJSON.load("\(TokenizationFixtures.smolDir)/tokenizer.json")
+        default: return try TokenizationFixtures.arrays("\(TokenizationFixtures.smolDir)/\(source)").tokenizer()
+        }
     }
 
     @Test(arguments: sources)
@@ -45,7 +50,7 @@ struct SmolLM2TokenizerTests {
     }
 
     @Test func knownAnswers() throws {
-        let tok = try Self.load("tokenizer_ggml.json")
+        let tok = try Self.load(Self.sources[0])
         #expect(tok.encode("Once upon a time") == [6403, 1980, 253, 655])
         #expect(tok.encode("The capital of France is") == [504, 3575, 282, 4649, 314])
         #expect(tok.bosTokenId == 1 && tok.eosTokenId == 2)
@@ -64,7 +69,7 @@ struct SmolLM2TokenizerTests {
     }
 
     @Test func edgeCasesMatchHuggingFace() throws {
-        let tok = try Self.load("tokenizer_ggml.json")
+        let tok = try Self.load(Self.sources[0])
         for c in TokenizationFixtures.cases("smollm2") {
             expectIds(tok.encode(c.text, addSpecialTokens: true, parseSpecial: true), c.special ?? [], "\(c.text.debugDescription) special")
             expectIds(tok.encode(c.text, addSpecialTokens: false, parseSpecial: false), c.plain, "\(c.text.debugDescription) plain")

@@ -51,11 +51,15 @@ enum TokenizationFixtures {
     // MARK: SmolLM2 files derived from the GGUF
 
     static let smolDir = Fixtures.repo("checkpoints/smollm2-135m")
-    static var smolAvailable: Bool {
-        Fixtures.sharedAvailable && FileSystem.exists("\(smolDir)/tokenizer.json") && FileSystem.exists("\(smolDir)/tokenizer_ggml.json")
+
+    /// The SmolLM2 tokenizer sources present: the GGUF itself (tools/fetch-smollm2.sh), and the
+    /// tokenizer.json / raw arrays tools/fixtures/smollm2_tokenizer_from_gguf.py derives from it.
+    static var smolSources: [String] {
+        var s: [String] = []
+        if Fixtures.smollm2Available { s.append("gguf") }
+        for f in ["tokenizer.json", "tokenizer_ggml.json"] where FileSystem.exists("\(smolDir)/\(f)") { s.append(f) }
+        return s
     }
-    static let smolMissingReason = "needs ../shared and checkpoints/smollm2-135m/tokenizer{,_ggml}.json "
-        + "(fetch the GGUF, then run tools/fixtures/smollm2_tokenizer_from_gguf.py)"
 
     /// Builds a ByteLevelBPEArrays from a JSON dump of GGUF tokenizer arrays.
     static func arrays(_ file: String) throws -> ByteLevelBPEArrays {

@@ -99,7 +99,8 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: Fixtures.smollm2Available && Fixtures.sharedAvailable, Comment(rawValue: Fixtures.smollm2MissingReason)))
+    @Test(.enabled(if: Fixtures.smollm2Available && Fixtures.sharedAvailable,
+                   Comment(rawValue: Fixtures.sharedAvailable ? Fixtures.smollm2MissingReason : Fixtures.sharedMissingReason)))
     func smollm2GGUF() throws {
         let tok = try CheckpointTokenizer.load(Fixtures.smollm2GGUF)
         #expect(tok.vocabularySize == 49152 && !tok.addsBOS && tok.bosTokenId == 1 && tok.eosTokenId == 2)
