@@ -34,6 +34,24 @@ import Testing
         }
     }
 
+    /// transformers `legacy=False` for a SentencePiece model: Metaspace(prepend_scheme first) instead of the
+    /// dummy-prefix normalizer. Compared with the equivalent tokenizer.json on the strings where the two
+    /// models agree in the legacy layout (they differ only where SentencePiece merges through characters that
+    /// are no piece).
+    @Test func sentencePieceNonLegacyMatchesMetaspaceFirst() throws {
+        let tok = try SentencePieceModel.load(TokenizationFixtures.path("toy-sp/tokenizer.model"))
+            .tokenizer(legacy: false, file: "toy-sp/tokenizer.model")
+        let spCases = TokenizationFixtures.cases("toy-sp/tokenizer.model")
+        let legacyJSON = TokenizationFixtures.cases("toy-sp/tokenizer.json")
+        var compared = 0
+        for (k, c) in TokenizationFixtures.cases("toy-sp/metaspace-first.json").enumerated() where spCases[k].plain == legacyJSON[k].plain {
+            expectIds(tok.encode(c.text, addSpecialTokens: true, parseSpecial: true), c.special ?? [], "\(c.text.debugDescription) special")
+            expectIds(tok.encode(c.text, addSpecialTokens: false, parseSpecial: false), c.plain, "\(c.text.debugDescription) plain")
+            compared += 1
+        }
+        #expect(compared > 40)
+    }
+
     @Test func ggmlArraysMatchTheEquivalentTokenizerJSON() throws {
         let tok = try TokenizationFixtures.arrays(TokenizationFixtures.path("toy-bytelevel/ggml-arrays.json")).tokenizer()
         for c in TokenizationFixtures.cases("toy-bytelevel/smollm.json") {
