@@ -11,6 +11,7 @@ let t2rVersion = "0.1.0"
 /// Subcommands in help order.
 var registeredCommands: [CommandEntry] { [
     CommandEntry(InspectCommand.self),
+    CommandEntry(TokenizeCommand.self),
     CommandEntry(ExportCommand.self),
     CommandEntry(ConvertCommand.self),
     CommandEntry(DistillCommand.self),

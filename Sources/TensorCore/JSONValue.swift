@@ -231,7 +231,9 @@ private struct Parser {
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         pos += 1
         var members: [(String, JSONValue)] = []
-        var seen = Set<String>()
+        // Keys compare as bytes: String equality is canonical equivalence, and "é" / "e\u{301}" are
+        // distinct keys (e.g. in a tokenizer vocabulary).
+        var seen = Set<[UInt8]>()
         skipWhitespace()
         if peek() == UInt8(ascii: "}") { pos += 1; return .object(members) }
         while true {
@@ -240,7 +242,7 @@ private struct Parser {
             guard c == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyPos = pos
             let key = try parseString()
-            if !seen.insert(key).inserted {
+            if !seen.insert(Array(key.utf8)).inserted {
                 throw JSONParseError(offset: keyPos, message: "duplicate key \"\(key)\"", duplicateKey: key)
             }
             skipWhitespace()
