@@ -215,7 +215,7 @@ public enum GSAConverter {
             progress(.file(name: name))
         }
         try writeFileAtomically(FileSystem.join(outputDirectory, "config.json"), text: sc.json.serialized(indent: 2) + "\n")
-        let tokenizerFiles = try copyTokenizerFiles(from: teacher, to: outputDirectory)
+        let tokenizerFiles = try TokenizerFiles.write(from: teacher, into: outputDirectory).files
 
         let gsaLayers = (0..<sc.numLayers).filter { !sc.isSoftmaxLayer($0) }
         let manifest = JSONValue.object([
@@ -289,23 +289,5 @@ public enum GSAConverter {
                 FileSystem.remove(FileSystem.join(dir, n))
             }
         }
-    }
-
-    /// Copies the teacher's tokenizer files (HF files as they are; a KerasHub SentencePiece vocabulary
-    /// as tokenizer.model). Returns the names written.
-    static func copyTokenizerFiles(from teacher: TeacherCheckpoint, to dir: String) throws -> [String] {
-        guard let src = teacher.directory else { return [] }
-        var written: [String] = []
-        let pairs = [("tokenizer.json", "tokenizer.json"), ("tokenizer.model", "tokenizer.model"),
-                     ("tokenizer_config.json", "tokenizer_config.json"), ("special_tokens_map.json", "special_tokens_map.json"),
-                     ("assets/tokenizer/vocabulary.spm", "tokenizer.model")]
-        for (from, to) in pairs where !written.contains(to) {
-            let p = FileSystem.join(src, from)
-            if FileSystem.exists(p) && !FileSystem.isDirectory(p) {
-                try writeFileAtomically(FileSystem.join(dir, to), bytes: try readFile(p))
-                written.append(to)
-            }
-        }
-        return written
     }
 }

@@ -29,7 +29,6 @@ public enum ExportError: T2RError, Equatable {
 /// Export of a teacher checkpoint to a Hugging Face checkpoint directory.
 public enum HuggingFaceExport {
     /// Tokenizer files copied from a source directory when present (transformers' names).
-    public static let tokenizerFileNames = ["tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"]
     /// Shards are cut when the next tensor would take a shard past this many bytes (transformers-style).
     public static let defaultMaxShardBytes = 2_000_000_000
 
@@ -127,20 +126,10 @@ public enum HuggingFaceExport {
         try write(configJSON(config, dtype: dtype == .BF16 ? "bfloat16" : "float32"), "config.json", in: staging, &files, progress)
 
         // Tokenizer.
-        var notes: [String] = []
-        if let g = teacher.store as? GGUFTeacherStore {
-            let (tokFiles, reason) = try GGUFTokenizerExport.files(g.gguf, contextLength: config.maxPositionEmbeddings)
-            for (name, json) in tokFiles ?? [] { try write(json, name, in: staging, &files, progress) }
-            if let reason { notes.append("no tokenizer files written: \(reason)") }
-        } else if let dir = teacher.directory {
-            var copied = 0
-            for name in tokenizerFileNames where FileSystem.exists(FileSystem.join(dir, name)) {
-                try writeFileAtomically(FileSystem.join(staging, name), bytes: try readFile(FileSystem.join(dir, name)))
-                files.append(name)
-                progress(.file(name))
-                copied += 1
-            }
-            if copied == 0 { notes.append("no tokenizer files written: \(dir) has none of \(tokenizerFileNames.joined(separator: ", "))") }
+        let (tokFiles, notes) = try TokenizerFiles.write(from: teacher, into: staging)
+        for name in tokFiles {
+            files.append(name)
+            progress(.file(name))
         }
 
         // Into place.

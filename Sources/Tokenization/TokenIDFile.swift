@@ -57,3 +57,12 @@ public enum TokenIDFile {
         return try decode(try readFile(path), width: width, file: path)
     }
 }
+
+extension TokenIDFile {
+    /// Checks every id lies inside a model's vocabulary; the error names the first offender and its position.
+    public static func validate(_ ids: [Int], vocabSize: Int, file: String) throws {
+        if let i = ids.firstIndex(where: { $0 < 0 || $0 >= vocabSize }) {
+            throw TokenizerError(.badValue, file: file, "token \(i) has id \(ids[i]), outside the model's vocabulary 0..<\(vocabSize)")
+        }
+    }
+}

@@ -32,18 +32,3 @@ import Training
         #expect(PerplexityPlan(tokenCount: 513, context: 512, stride: 512).tokensScored == 511)
     }
 }
-
-@Suite struct TokenFileTests {
-    @Test func roundTripAndErrors() throws {
-        let dir = Fixtures.temporaryDirectory()
-        try TokenFile.write([0, 1, 65535], to: "\(dir)/a.u16")
-        #expect(try TokenFile.read("\(dir)/a.u16") == [0, 1, 65535])
-        try TokenFile.write([70000, 3], to: "\(dir)/a.u32")
-        #expect(try TokenFile.read("\(dir)/a.u32") == [70000, 3])
-        #expect(throws: TokenFileError.idTooLarge(path: "\(dir)/b.u16", id: 70000, limit: 65535)) { try TokenFile.write([70000], to: "\(dir)/b.u16") }
-        #expect(throws: TokenFileError.unknownExtension(path: "\(dir)/x.bin")) { try TokenFile.read("\(dir)/x.bin") }
-        try writeFileAtomically("\(dir)/odd.u32", bytes: [1, 2, 3])
-        #expect(throws: TokenFileError.truncated(path: "\(dir)/odd.u32", bytes: 3, width: 4)) { try TokenFile.read("\(dir)/odd.u32") }
-        #expect(throws: TokenFileError.idOutsideVocabulary(path: "p", index: 1, id: 9, vocabSize: 5)) { try TokenFile.validate([1, 9], vocabSize: 5, path: "p") }
-    }
-}

@@ -2,6 +2,7 @@
 import CheckpointIO
 import Conversion
 import Corpus
+import Tokenization
 import Foundation
 import Models
 import Recipes
@@ -46,12 +47,12 @@ enum DistillCommand: Command {
         console.err("student       \(config.student.initPath): \(Format.grouped(student.params.trainableCount)) of "
             + "\(Format.grouped(student.params.parameterCount)) parameters trainable (preset \(config.trainable.preset.rawValue))")
 
-        let tokenizer = try LoadedTokenizer(directory: teacherCkpt.directory, teacher: teacherCkpt)
+        let tokenizer = try LoadedTokenizer(path: config.teacher)
         var train = try DataFiles.tokens(config.data.train, tokenizer: tokenizer, key: "data.train", recipe: recipePath)
         if config.data.maxTrainTokens > 0 { train = Array(train.prefix(config.data.maxTrainTokens)) }
         let valid = try DataFiles.tokens(config.data.valid, tokenizer: tokenizer, key: "data.valid", recipe: recipePath)
-        try TokenFile.validate(train, vocabSize: student.vocabSize, path: "data.train")
-        try TokenFile.validate(valid, vocabSize: student.vocabSize, path: "data.valid")
+        try TokenIDFile.validate(train, vocabSize: student.vocabSize, file: "data.train")
+        try TokenIDFile.validate(valid, vocabSize: student.vocabSize, file: "data.valid")
         console.err("data          \(Format.grouped(train.count)) training tokens, \(Format.grouped(valid.count)) held-out tokens; "
             + "\(config.data.batchSize)×\(config.data.seqLen) per micro-batch × \(config.schedule.gradAccumulation) = "
             + "\(Format.grouped(config.tokensPerStep)) tokens per step, \(config.schedule.steps) steps")
@@ -107,7 +108,7 @@ enum DataFiles {
             if files.isEmpty { throw RecipeError(file: recipe, key: key, problem: "\(p) matches no file") }
             for f in files {
                 guard FileSystem.exists(f) else { throw RecipeError(file: recipe, key: key, problem: "\(f) does not exist") }
-                if f.hasSuffix(".u16") || f.hasSuffix(".u32") { out += try TokenFile.read(f) } else { out += try tokenizer.encodeFile(f) }
+                if f.hasSuffix(".u16") || f.hasSuffix(".u32") { out += try TokenIDFile.read(f) } else { out += try tokenizer.encodeFile(f) }
             }
         }
         return out

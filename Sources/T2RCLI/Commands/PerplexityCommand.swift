@@ -1,6 +1,7 @@
 // `t2r perplexity`: sliding-window perplexity of a teacher or student on a text or token file.
 import Conversion
 import Corpus
+import Tokenization
 import Foundation
 import Models
 import TensorCore
@@ -41,14 +42,14 @@ enum PerplexityCommand: Command {
         var tokens: [Int]
         let source: String
         if let tokenPath {
-            tokens = try TokenFile.read(tokenPath)
+            tokens = try TokenIDFile.read(tokenPath)
             source = tokenPath
         } else {
             tokens = try loaded.tokenize(path: text!)
             source = text!
         }
         if let m = try args.int("max-tokens") { tokens = Array(tokens.prefix(max(0, m))) }
-        try TokenFile.validate(tokens, vocabSize: loaded.model.vocabSize, path: source)
+        try TokenIDFile.validate(tokens, vocabSize: loaded.model.vocabSize, file: source)
         guard tokens.count >= 2 else {
             throw UsageError(message: "\(source) has \(tokens.count) tokens; perplexity needs at least 2", command: spec.name)
         }
