@@ -40,6 +40,8 @@ public enum KerasHubCheckpoint {
             var detail = "not a variable of a KerasHub \(arch.registeredName) with this config"
             if config.tieWordEmbeddings && ds.path == KerasHubVariable.datasetPath(.lmHead, arch) {
                 detail = "reverse embeddings, but the config ties the embeddings (tie_word_embeddings)"
+            } else if let block = arch.decoderBlock(ofPath: ds.path), block >= config.numLayers {
+                detail = "in decoder block \(block) but num_layers is \(config.numLayers)"
             }
             problems.append(TensorSetProblem(kind: .unexpected, tensor: ds.path, detail: detail))
         }

@@ -107,4 +107,14 @@ public struct KerasHubArchitecture: Sendable, Equatable {
 
     /// The group of decoder block `layer`.
     public func decoderGroup(_ layer: Int) -> String { layer == 0 ? decoderGroupPrefix : "\(decoderGroupPrefix)_\(layer)" }
+
+    /// The decoder block a dataset path lies in (the inverse of `decoderGroup`), or nil.
+    public func decoderBlock(ofPath path: String) -> Int? {
+        let group = path.split(separator: "/", omittingEmptySubsequences: false).prefix(2).joined(separator: "/")
+        if group == decoderGroupPrefix { return 0 }
+        guard group.hasPrefix(decoderGroupPrefix + "_") else { return nil }
+        let digits = group.dropFirst(decoderGroupPrefix.count + 1)
+        guard let l = Int(digits), l > 0, String(l) == digits else { return nil }
+        return l
+    }
 }
