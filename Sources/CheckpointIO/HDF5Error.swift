@@ -21,8 +21,10 @@ public enum HDF5Error: T2RError, Equatable {
     /// A libhdf5 call failed on an object of the file.
     case readFailed(file: String, object: String, operation: String, detail: String)
 
+    /// Always `.badInput`: the file is at fault.
     public var category: ErrorCategory { .badInput }
 
+    /// A sentence naming the file, the object and what is wrong.
     public var description: String {
         switch self {
         case let .notHDF5(f):

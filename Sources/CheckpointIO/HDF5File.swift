@@ -37,6 +37,7 @@ public struct HDF5Dataset: Sendable, Equatable {
     public let path: String
     /// Dimensions ([] for a scalar dataspace).
     public let shape: [Int]
+    /// How the elements are stored.
     public let element: HDF5ElementType
     /// Bytes of one element in the file.
     public let elementBytes: Int
@@ -73,6 +74,18 @@ enum HDF5Library {
 /// Collects the names a shim enumeration reports.
 private final class NameList {
     var names: [String] = []
+
+    /// Runs `enumerate(callback, context)` (a shim_* enumeration) and returns the names it reported,
+    /// or nil when it failed. Lock held.
+    static func collect(_ enumerate: (shim_name_callback, UnsafeMutableRawPointer) -> herr_t) -> [String]? {
+        let list = NameList()
+        let rc = enumerate({ name, context in
+            guard let name, let context else { return 0 }
+            Unmanaged<NameList>.fromOpaque(context).takeUnretainedValue().names.append(String(cString: name))
+            return 0
+        }, Unmanaged.passUnretained(list).toOpaque())
+        return rc < 0 ? nil : list.names
+    }
 }
 
 /// An HDF5 file opened read-only: every dataset as a tensor named by its path.
@@ -83,6 +96,7 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
     /// (deflate's limit is about 1032); beyond it the shape is not believed.
     public static let maxCompressionRatio = 1100
 
+    /// The file.
     public let path: String
     /// Every dataset, in name order.
     public let datasets: [HDF5Dataset]
@@ -104,17 +118,11 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
             let f = H5Fopen(path, shim_H5F_ACC_RDONLY(), shim_H5P_DEFAULT())
             if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
             do {
-                let list = NameList()
-                let rc = shim_visit_datasets(f, { name, context in
-                    guard let name, let context else { return 0 }
-                    Unmanaged<NameList>.fromOpaque(context).takeUnretainedValue().names.append(String(cString: name))
-                    return 0
-                }, Unmanaged.passUnretained(list).toOpaque())
-                if rc < 0 {
+                guard let names = NameList.collect({ shim_visit_datasets(f, $0, $1) }) else {
                     throw HDF5Error.readFailed(file: path, object: "/", operation: "list the datasets of",
                                                detail: HDF5Library.takeError())
                 }
-                let datasets = try list.names.map { try HDF5File.describe(file: f, path: path, dataset: $0) }
+                let datasets = try names.map { try HDF5File.describe(file: f, path: path, dataset: $0) }
                 var metadata: [String: String] = [:]
                 for name in try HDF5File.attributeNames(file: f, path: path, object: ".") {
                     // Non-text root attributes are not metadata; skip them.
@@ -143,8 +151,10 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
 
     // MARK: TensorStore
 
+    /// Every dataset as a tensor named by its path (storage type F16/BF16/F32/F64 or a description).
     public var tensorInfos: [TensorInfo] { datasets.map(HDF5File.tensorInfo) }
 
+    /// The description of dataset `name`, or nil.
     public func info(_ name: String) -> TensorInfo? { dataset(name).map(HDF5File.tensorInfo) }
 
     /// The dataset at `path`, or nil.
@@ -295,14 +305,10 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         let o = H5Oopen(f, object, shim_H5P_DEFAULT())
         if o < 0 { throw HDF5Error.readFailed(file: path, object: object, operation: "open object", detail: HDF5Library.takeError()) }
         defer { _ = H5Oclose(o) }
-        let list = NameList()
-        let rc = shim_attribute_names(o, { name, context in
-            guard let name, let context else { return 0 }
-            Unmanaged<NameList>.fromOpaque(context).takeUnretainedValue().names.append(String(cString: name))
-            return 0
-        }, Unmanaged.passUnretained(list).toOpaque())
-        if rc < 0 { throw HDF5Error.readFailed(file: path, object: object, operation: "list the attributes of", detail: HDF5Library.takeError()) }
-        return list.names
+        guard let names = NameList.collect({ shim_attribute_names(o, $0, $1) }) else {
+            throw HDF5Error.readFailed(file: path, object: object, operation: "list the attributes of", detail: HDF5Library.takeError())
+        }
+        return names
     }
 
     /// Reads string attribute `attribute` of `object` (relative to `loc`); nil when absent.

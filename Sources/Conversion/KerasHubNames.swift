@@ -86,18 +86,22 @@ public struct KerasHubVariable: Sendable {
 public struct KerasHubArchitecture: Sendable, Equatable {
     /// `registered_name` in config.json.
     public let registeredName: String
+    /// The teacher family it holds.
     public let family: TransformerConfig.Family
     /// Group of decoder block 0 (block i > 0 adds `_i`).
     public let decoderGroupPrefix: String
     /// Group of the final RMSNorm.
     public let normGroup: String
 
+    /// keras-hub MistralBackbone.
     public static let mistral = KerasHubArchitecture(
         registeredName: "keras_hub>MistralBackbone", family: .mistral,
         decoderGroupPrefix: "layers/mistral_transformer_decoder", normGroup: "layers/mistral_layer_normalization")
+    /// keras-hub LlamaBackbone.
     public static let llama = KerasHubArchitecture(
         registeredName: "keras_hub>LlamaBackbone", family: .llama,
         decoderGroupPrefix: "layers/llama_transformer_decoder", normGroup: "layers/llama_layer_norm")
+    /// Every supported backbone.
     public static let all: [KerasHubArchitecture] = [.mistral, .llama]
 
     /// The architecture whose files hold a teacher of `family`.

@@ -60,9 +60,13 @@ func transpose2D(_ src: UnsafePointer<Float>, rows: Int, cols: Int, into dst: Un
 public final class MappedTensorStore: TensorStore, @unchecked Sendable {
     /// One exposed tensor: its name, the source tensor's name and the transform between them.
     public struct Mapping: Sendable, Equatable {
+        /// The exposed (HF) name.
         public let name: String
+        /// The tensor's name in the base store.
         public let source: String
+        /// From the stored layout to HF layout.
         public let transform: LayoutTransform
+        /// A mapping of `source` to `name` through `transform`.
         public init(name: String, source: String, transform: LayoutTransform) {
             self.name = name
             self.source = source
@@ -74,6 +78,7 @@ public final class MappedTensorStore: TensorStore, @unchecked Sendable {
     public let base: TensorStore
     /// Every exposed tensor, in the order given.
     public let mappings: [Mapping]
+    /// The exposed tensors: HF names and shapes, the source's storage type and bytes.
     public let tensorInfos: [TensorInfo]
     private let index: [String: Int]
 
@@ -93,15 +98,20 @@ public final class MappedTensorStore: TensorStore, @unchecked Sendable {
         index = idx
     }
 
+    /// The base store's file.
     public var path: String { base.path }
+    /// The base store's metadata.
     public var metadata: [String: String] { base.metadata }
+    /// The base store's warnings.
     public var warnings: [String] { base.warnings }
 
+    /// The description of exposed tensor `name`, or nil.
     public func info(_ name: String) -> TensorInfo? { index[name].map { tensorInfos[$0] } }
 
     /// The mapping behind exposed tensor `name`, or nil.
     public func mapping(_ name: String) -> Mapping? { index[name].map { mappings[$0] } }
 
+    /// Loads the source tensor of `name` and converts it to HF layout.
     public func loadFloat32(_ name: String) throws -> Tensor {
         guard let m = mapping(name) else {
             throw CheckpointError.tensorSetMismatch(path: path, problems: [TensorSetProblem(kind: .missing, tensor: name, detail: "")])

@@ -44,7 +44,7 @@ import Testing
         let flat = Fixtures.fixture("hdf5/flat/malformed")
         let keras = Fixtures.fixture("hdf5/keras/malformed")
         let cases = try FileSystem.listDirectory(flat).map { "\(flat)/\($0)" } + FileSystem.listDirectory(keras).map { "\(keras)/\($0)" }
-        #expect(cases.count == 10)
+        #expect(cases.count == 11)
         for path in cases {
             let r = try T2RBinary.run(["inspect", path])
             #expect(r.status == 65, "\(path): status \(r.status), stderr \(r.stderr)")

@@ -67,6 +67,16 @@ private let bad = Fixtures.fixture("hdf5/flat/malformed")
         #expect(r?.1 == ["unexpected tensor `model.norm.weight`: names the same tensor `model.norm.weight` as dataset `model/norm/weight`"])
     }
 
+    @Test func transformersTFLayoutIsRefused() throws {
+        let path = "\(bad)/tf-layout.h5"
+        #expect(throws: CheckpointError.unsupported(
+            path: path,
+            reason: "transformers TF checkpoints (tf_model.h5, root attribute layer_names) are not supported; "
+                + "convert to safetensors with transformers ≤ 4.x (TFAutoModel → save_pretrained with safe_serialization)")) {
+            try TeacherCheckpoint.open(path)
+        }
+    }
+
     @Test func unreadableFilesAndConfigsAreTypedErrors() throws {
         let notHDF5 = "\(bad)/not-hdf5.h5"
         #expect(throws: HDF5Error.notHDF5(file: notHDF5)) { try TeacherCheckpoint.open(notHDF5) }
