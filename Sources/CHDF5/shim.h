@@ -9,7 +9,6 @@
 #include <hdf5.h>
 #include <string.h>
 
-static inline unsigned shim_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline hid_t shim_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t shim_H5E_DEFAULT(void) { return H5E_DEFAULT; }
 static inline hid_t shim_H5S_ALL(void) { return H5S_ALL; }
@@ -94,6 +93,24 @@ static inline void shim_take_error(char *buffer, size_t size) {
     shim_error_state state = {buffer, size};
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, shim_error_op, &state);
     H5Eclear2(H5E_DEFAULT);
+}
+
+/// Opens `path` read-only. Where the library supports it (1.10.7+, 1.12.1+), a file system without
+/// file locks does not make the open fail. On failure returns a negative id and leaves libhdf5's
+/// reason in `error` (as shim_take_error does).
+static inline hid_t shim_open_readonly(const char *path, char *error, size_t size) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) {
+        shim_take_error(error, size);
+        return fapl;
+    }
+#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) || H5_VERSION_GE(1, 12, 1)
+    H5Pset_file_locking(fapl, 1, 1);
+#endif
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (file < 0) shim_take_error(error, size);  /* before H5Pclose, which clears the error stack */
+    H5Pclose(fapl);
+    return file;
 }
 
 #endif

@@ -54,20 +54,30 @@ public struct HDF5Dataset: Sendable, Equatable {
 enum HDF5Library {
     static let lock = NSLock()
 
-    /// Runs `body` holding the lock, with libhdf5 initialised and its error auto-printing off.
+    /// Runs `body` holding the lock, with libhdf5 initialised, its error auto-printing off and its
+    /// error stack empty (so a failure's message is that failure's).
     static func locked<R>(_ body: () throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
         _ = H5open()
         _ = H5Eset_auto2(shim_H5E_DEFAULT(), nil, nil)
+        _ = H5Eclear2(shim_H5E_DEFAULT())
         return try body()
     }
 
     /// The most specific message on libhdf5's error stack (and clears the stack). Lock held.
     static func takeError() -> String {
-        var buffer = [CChar](repeating: 0, count: 512)
+        var buffer = [CChar](repeating: 0, count: messageSize)
         shim_take_error(&buffer, buffer.count)
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return message(buffer)
+    }
+
+    /// Room for one libhdf5 error message.
+    static let messageSize = 512
+
+    /// The text of a NUL-terminated message buffer.
+    static func message(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
@@ -115,8 +125,9 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
             let signature = H5Fis_hdf5(path)
             if signature == 0 { throw HDF5Error.notHDF5(file: path) }
             if signature < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
-            let f = H5Fopen(path, shim_H5F_ACC_RDONLY(), shim_H5P_DEFAULT())
-            if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
+            var reason = [CChar](repeating: 0, count: HDF5Library.messageSize)
+            let f = shim_open_readonly(path, &reason, reason.count)
+            if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.message(reason)) }
             do {
                 guard let names = NameList.collect({ shim_visit_datasets(f, $0, $1) }) else {
                     throw HDF5Error.readFailed(file: path, object: "/", operation: "list the datasets of",
@@ -177,18 +188,21 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
             let d = H5Dopen2(f, name, shim_H5P_DEFAULT())
             if d < 0 { throw HDF5Error.readFailed(file: path, object: name, operation: "open dataset", detail: HDF5Library.takeError()) }
             defer { _ = H5Dclose(d) }
-            let rc: herr_t
+            func readFailed() -> HDF5Error {
+                .readFailed(file: path, object: name, operation: "read dataset", detail: HDF5Library.takeError())
+            }
             if ds.element == .bfloat16Opaque {
                 let fileType = H5Dget_type(d)
                 if fileType < 0 { throw HDF5Error.readFailed(file: path, object: name, operation: "get the type of", detail: HDF5Library.takeError()) }
                 defer { _ = H5Tclose(fileType) }
                 var words = [UInt16](repeating: 0, count: n)
-                rc = words.withUnsafeMutableBytes { H5Dread(d, fileType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), $0.baseAddress) }
-                if rc >= 0 { words.withUnsafeBytes { Convert.toFloat32($0.baseAddress!, encoding: .bfloat16, t.pointer, count: n) } }
+                let rc = words.withUnsafeMutableBytes { H5Dread(d, fileType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), $0.baseAddress) }
+                if rc < 0 { throw readFailed() }  // before the deferred close clears libhdf5's error stack
+                words.withUnsafeBytes { Convert.toFloat32($0.baseAddress!, encoding: .bfloat16, t.pointer, count: n) }
             } else {
-                rc = H5Dread(d, shim_H5T_NATIVE_FLOAT(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), t.pointer)
+                let rc = H5Dread(d, shim_H5T_NATIVE_FLOAT(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), t.pointer)
+                if rc < 0 { throw readFailed() }
             }
-            if rc < 0 { throw HDF5Error.readFailed(file: path, object: name, operation: "read dataset", detail: HDF5Library.takeError()) }
         }
         return t
     }

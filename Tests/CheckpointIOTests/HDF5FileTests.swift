@@ -101,6 +101,19 @@ private let types = Fixtures.fixture("hdf5/raw/types.h5")
         #expect(throws: IOFailure.self) { try HDF5File(path: "/nonexistent/x.h5") }
     }
 
+    @Test func corruptDataIsAReadError() throws {
+        let path = Fixtures.fixture("hdf5/raw/corrupt-chunk.h5")
+        let f = try HDF5File(path: path)
+        #expect(f.dataset("data")?.shape == [256])
+        do {
+            _ = try f.loadFloat32("data")
+            Issue.record("a corrupt chunk was read")
+        } catch let HDF5Error.readFailed(file, object, operation, detail) {
+            #expect(file == path && object == "data" && operation == "read dataset")
+            #expect(!detail.isEmpty, "libhdf5's reason is kept")
+        }
+    }
+
     @Test func concurrentReadsAgree() throws {
         // libhdf5 is serial: the reader's lock must make concurrent use safe.
         let f = try HDF5File(path: types)
