@@ -120,8 +120,7 @@ public struct CheckpointLocator: Sendable {
         switch format {
         case .safetensors: return try SafetensorsFile(path: weightsFile)
         case .shardedSafetensors: return try ShardedSafetensors(indexPath: weightsFile)
-        case .kerasHDF5, .flatHDF5:
-            throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
+        case .kerasHDF5, .flatHDF5: return try HDF5Checkpoint.openRawStore(self)
         case .gguf: return try GGUFFile(path: weightsFile)
         }
     }
@@ -136,8 +135,7 @@ public struct CheckpointLocator: Sendable {
             let config = try TransformerConfig.load(huggingFaceConfigAt: configFile)
             return TeacherCheckpoint(path: path, format: format, config: config, configSource: configFile,
                                      store: try openRawStore(), directory: directory)
-        case .kerasHDF5, .flatHDF5:
-            throw CheckpointError.unsupported(path: weightsFile, reason: "\(format.rawValue) files are not readable yet")
+        case .kerasHDF5, .flatHDF5: return try HDF5Checkpoint.openTeacher(self)
         case .gguf:
             let store = try GGUFTeacherStore(GGUFFile(path: weightsFile))
             return TeacherCheckpoint(path: path, format: format, config: store.config, configSource: "GGUF metadata (llama.*) of \(weightsFile)",
