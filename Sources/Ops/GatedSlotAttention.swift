@@ -56,7 +56,11 @@ public final class GSAWorkspace: @unchecked Sendable {
 
     /// Per-worker chunk scratch: `slots` regions of `floats` each.
     func chunkScratch(_ geo: GSAGeometry) -> (base: UnsafeMutablePointer<Float>, floats: Int, slots: Int) {
-        let floats = GSAChunkScratch.floats(G: geo.G, dk: geo.dk, dv: geo.dv, M: geo.M)
+        workerScratch(GSAChunkScratch.floats(G: geo.G, dk: geo.dk, dv: geo.dv, M: geo.M))
+    }
+
+    /// Per-worker scratch of `floats` floats each, one region per `parallelFor` worker.
+    func workerScratch(_ floats: Int) -> (base: UnsafeMutablePointer<Float>, floats: Int, slots: Int) {
         let slots = max(1, ComputeThreads.count)
         scratch = Self.grown(scratch, to: floats * slots)
         return (scratch.base, floats, slots)
