@@ -200,14 +200,6 @@ import Testing
             let got = Tensor.from(grads[n].doubles.map { $0 - Double(prefill) }, shape: grads[n].shape)
             expectMatches("\(name) \(label)", got, expected[n], tol: tol, sourceLocation: sourceLocation)
         }
-        // the per-step BPTT alternative, on the same cache
-        let rgrads = grads.map { Tensor(zeros: $0.shape) }
-        gsaRecurrentBackward(dq: rgrads[0], dk: rgrads[1], dv: rgrads[2], dg: rgrads[3], dhk0: rgrads[4], dhv0: rgrads[5],
-                             dO: dO, dhkT: dhkT, dhvT: dhvT, q: c.q, k: c.k, v: c.v, g: c.g, cache: cache, shapes: shapes,
-                             scale: scale, workspace: workspace)
-        for (n, name) in ["dq", "dk", "dv", "dg", "dhk0", "dhv0"].enumerated() {
-            expectMatches("recurrent \(name) \(label)", rgrads[n], expected[n], tol: tol, sourceLocation: sourceLocation)
-        }
     }
 
     @Test(arguments: [1, 7, 63, 64, 65, 200])

@@ -137,11 +137,6 @@ let both = time(reps) {
                 g: g, cache: cache, shapes: shapes, workspace: workspace)
 }
 report("chunked forward+backward", both, flops: flops.forward + flops.backward)
-let rbwd = time(reps) {
-    gsaRecurrentBackward(dq: dq, dk: dk, dv: dv, dg: dg, dhk0: nil, dhv0: nil, dO: dO, dhkT: nil, dhvT: nil, q: q, k: k,
-                         v: v, g: g, cache: cache, shapes: shapes, workspace: workspace)
-}
-report("per-step BPTT backward (alternative)", rbwd, flops: nil)
 let rec = time(reps) {
     let hk = Tensor(zeros: shapes.keyStateShape), hv = Tensor(zeros: shapes.valueStateShape)
     gsaRecurrentForward(o: o, hk: hk, hv: hv, q: q, k: k, v: v, g: g, shapes: shapes)
