@@ -39,6 +39,9 @@ let package = Package(
             dependencies: ["TensorCore", "CheckpointIO", "Ops", "Models", "Conversion", "Tokenization",
                            "Corpus", "Training", "Recipes", "Reporting"],
             swiftSettings: kernelFlags),
+        // A measurement tool for the GSA core op (`swift run -c release gsa-bench`); not part of the product.
+        .executableTarget(name: "gsa-bench", dependencies: ["Ops", "TensorCore"], path: "tools/bench/GSABench",
+                          swiftSettings: kernelFlags),
 
         // MARK: Test support (not a product)
         .target(name: "TestSupport", dependencies: ["TensorCore", "CheckpointIO"], swiftSettings: kernelFlags),

@@ -3,7 +3,6 @@
 // The forget gate is α = exp(g) = sigmoid(f)^(1/τ) ∈ (0, 1] and the slot write weight s = 1 − α, which the
 // core op derives from g itself (GatedSlotAttention.swift). Forward/backward pair, llm.c convention:
 // outputs first, then inputs, then dims; the backward accumulates.
-import Glibc
 import TensorCore
 
 /// g = logsigmoid(f) / τ, elementwise. f, g: any shape, usually [B, T, Hkv, M] (same element count).
@@ -19,9 +18,25 @@ public func gsaGateForward(g: Tensor, f: Tensor, normalizer tau: Float) {
         for i in range {
             let x = pf[i]
             let e = fastExp(-abs(x))  // ∈ (0, 1]
-            pg[i] = (min(x, 0) - log1pf(e)) * invTau
+            pg[i] = (min(x, 0) - log1pUnit(e)) * invTau
         }
     }
+}
+
+/// log1p(e) for e ∈ [0, 1], branch-free (so the gate loop vectorizes): log(1 + e) = 2·atanh(y) with
+/// y = e / (2 + e) ∈ [0, 1/3], and atanh(y) = y·(1 + y²/3 + y⁴/5 + … + y¹⁴/15) truncated where the next term is
+/// below 2e−9 relative. No cancellation for tiny e (the result is ≈ e).
+@inline(__always) func log1pUnit(_ e: Float) -> Float {
+    let y = e / (2 + e), y2 = y * y
+    var p: Float = 1.0 / 15
+    p = p * y2 + 1.0 / 13
+    p = p * y2 + 1.0 / 11
+    p = p * y2 + 1.0 / 9
+    p = p * y2 + 1.0 / 7
+    p = p * y2 + 1.0 / 5
+    p = p * y2 + 1.0 / 3
+    p = p * y2 + 1
+    return 2 * y * p
 }
 
 /// df += dg · ∂g/∂f with ∂g/∂f = sigmoid(−f) / τ (the derivative of logsigmoid is sigmoid(−f)).

@@ -126,6 +126,7 @@ private final class GSAWorkCounter: Sendable {
 
 /// Runs body(slot, item) for item in 0..<items on up to `slots` workers (`parallelFor`); items are handed
 /// out dynamically and `slot` < slots identifies the worker, so each worker can use scratch[slot] alone.
+/// The workers' sgemm calls run single-threaded (`ComputeThreads.withSingleThreadedBLAS`).
 func gsaParallelItems(_ items: Int, slots: Int, _ body: (_ slot: Int, _ item: Int) -> Void) {
     let workers = min(items, slots, ComputeThreads.count)
     if workers <= 1 {
@@ -133,11 +134,13 @@ func gsaParallelItems(_ items: Int, slots: Int, _ body: (_ slot: Int, _ item: In
         return
     }
     let counter = GSAWorkCounter()
-    parallelFor(workers) { slot in
-        while true {
-            let i = counter.next.add(1, ordering: .relaxed).oldValue
-            if i >= items { break }
-            body(slot, i)
+    ComputeThreads.withSingleThreadedBLAS {
+        parallelFor(workers) { slot in
+            while true {
+                let i = counter.next.add(1, ordering: .relaxed).oldValue
+                if i >= items { break }
+                body(slot, i)
+            }
         }
     }
 }

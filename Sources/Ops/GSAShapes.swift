@@ -75,6 +75,7 @@ public struct GSAShapes: Sendable, Equatable, CustomStringConvertible {
     /// Number of chunks of length `chunk` covering T.
     public func chunkCount(_ chunk: Int) -> Int { (length + chunk - 1) / chunk }
 
+    /// "B … T … H … Hkv … dk … dv … M …", for messages.
     public var description: String {
         "B \(batch) T \(length) H \(heads) Hkv \(kvHeads) dk \(keyDim) dv \(valueDim) M \(slots)"
     }

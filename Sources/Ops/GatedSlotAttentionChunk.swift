@@ -94,7 +94,7 @@ struct GSAChunk {
     let geo: GSAGeometry
     let sc: GSAChunkScratch
     let b, j, bj, ci, t0, L: Int
-    let q, k, v, g: UnsafePointer<Float>  // row 0 of this chunk for (b, j): q/dq/o/do at query head j·G
+    let q, k, v, g: UnsafePointer<Float>  // the chunk's first token for (b, j); q at query head j·G
     let ldq, ldk, ldv, ldg, ldo: Int  // token strides
 
     init(_ geo: GSAGeometry, _ sc: GSAChunkScratch, bj: Int, ci: Int,
@@ -116,13 +116,13 @@ struct GSAChunk {
     @inline(__always) func prepareGates(withExp: Bool) {
         let M = geo.M
         for i in 0..<L {
-            let gi = g + i * ldg, si = sc.s + i * M, ci = sc.gam + i * M
+            let gi = g + i * ldg, si = sc.s + i * M, cum = sc.gam + i * M
             for m in 0..<M { si[m] = -gsaExpm1(gi[m]) }
             if i == 0 {
-                ci.update(from: gi, count: M)
+                cum.update(from: gi, count: M)
             } else {
-                let cp = ci - M
-                for m in 0..<M { ci[m] = cp[m] + gi[m] }
+                let prev = cum - M
+                for m in 0..<M { cum[m] = prev[m] + gi[m] }
             }
         }
         if withExp { for x in 0..<(L * M) { sc.eg[x] = fastExp(sc.gam[x]) } }

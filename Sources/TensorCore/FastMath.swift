@@ -5,7 +5,7 @@
 public typealias Float16x = SIMD16<Float>
 
 /// exp(x) for Float, branch-free; clamps x to [-87, 88].
-@inline(__always) public func fastExp(_ x: Float) -> Float {
+@inlinable @inline(__always) public func fastExp(_ x: Float) -> Float {
     let t = min(max(x, -87.0), 88.0) * 1.44269504088896341  // x·log2(e)
     let k = t + 12582912.0  // 1.5·2^23: round to nearest
     let n = k - 12582912.0
@@ -22,7 +22,7 @@ public typealias Float16x = SIMD16<Float>
 }
 
 /// exp(x) lane-wise; clamps x to [-87, 88].
-@inline(__always) public func fastExp(_ x: Float16x) -> Float16x {
+@inlinable @inline(__always) public func fastExp(_ x: Float16x) -> Float16x {
     var xc = x.replacing(with: -87, where: x .< -87)
     xc = xc.replacing(with: 88, where: xc .> 88)
     let t = xc * 1.44269504088896341
@@ -40,7 +40,7 @@ public typealias Float16x = SIMD16<Float>
 }
 
 /// Sum of `n` floats with SIMD accumulators.
-@inline(__always) public func vectorSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+@inlinable @inline(__always) public func vectorSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     let r = UnsafeRawPointer(x)
     var a0 = Float16x(), a1 = Float16x()
     var i = 0
@@ -55,7 +55,7 @@ public typealias Float16x = SIMD16<Float>
 }
 
 /// Dot product of `n` floats with SIMD accumulators.
-@inline(__always) public func vectorDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+@inlinable @inline(__always) public func vectorDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
     let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
     var a0 = Float16x(), a1 = Float16x()
     var i = 0
@@ -71,12 +71,12 @@ public typealias Float16x = SIMD16<Float>
 }
 
 /// Sum of squares of `n` floats with SIMD accumulators.
-@inline(__always) public func vectorSumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+@inlinable @inline(__always) public func vectorSumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     vectorDot(x, x, n)
 }
 
 /// Maximum of `n` floats (n > 0).
-@inline(__always) public func vectorMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+@inlinable @inline(__always) public func vectorMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     let r = UnsafeRawPointer(x)
     var i = 0
     var m = -Float.infinity

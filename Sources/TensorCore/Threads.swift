@@ -18,6 +18,16 @@ public enum ComputeThreads {
     /// The current worker count of `parallelFor`.
     public static var count: Int { workers.load(ordering: .relaxed) }
 
+    /// Runs `body` with OpenBLAS limited to one thread, then restores its thread count. For kernels that call BLAS
+    /// from inside their own `parallelFor` workers: a threaded sgemm there would oversubscribe the cores (OpenBLAS's
+    /// workers spin-wait while ours compute; measured 5× slower for the GSA forward on 2 cores).
+    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+        let n = openblas_get_num_threads()
+        if n > 1 { openblas_set_num_threads(1) }
+        defer { if n > 1 { openblas_set_num_threads(n) } }
+        return try body()
+    }
+
     /// OpenBLAS's build configuration and the kernel family it picked for this CPU.
     public static var blasDescription: String {
         let config = openblas_get_config().map { String(cString: $0) } ?? "?"

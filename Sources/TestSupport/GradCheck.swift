@@ -6,10 +6,14 @@ import Testing
 
 /// One named input of a loss under a gradient check: its current values and the analytic dL/dx.
 public struct GradCheckInput {
+    /// The input's name in failure messages (reported as "d<name>").
     public let name: String
+    /// The point at which the gradient is checked.
     public let values: [Double]
+    /// The analytic dL/dx at `values`, same count.
     public let analytic: [Double]
 
+    /// A named input with its values and analytic gradient.
     public init(_ name: String, values: [Double], analytic: [Double]) {
         precondition(values.count == analytic.count, "GradCheckInput \(name): \(values.count) values, \(analytic.count) gradients")
         self.name = name
@@ -20,10 +24,14 @@ public struct GradCheckInput {
 
 /// Step and tolerances of a gradient check: an element passes when |analytic − numeric| ≤ atol + rtol·|numeric|.
 public struct GradCheckTolerance: Sendable {
+    /// ε, the central-difference step.
     public let eps: Double
+    /// Absolute tolerance.
     public let atol: Double
+    /// Tolerance relative to |numeric|.
     public let rtol: Double
 
+    /// A custom step and tolerance (prefer the documented presets).
     public init(eps: Double, atol: Double, rtol: Double) {
         self.eps = eps
         self.atol = atol

@@ -207,11 +207,11 @@ import Testing
         let workspace = GSAWorkspace()
         for (dk, dv, M) in [(5, 7, 3), (32, 32, 32)] {
             for (H, Hkv) in [(6, 2), (2, 2)] {
-                for initial in [false, true] {
+                for (initial, final) in [(false, false), (true, true), (false, true), (true, false)] {
                     let shapes = GSAShapes(batch: 2, length: length, heads: H, kvHeads: Hkv, keyDim: dk, valueDim: dv, slots: M)
                     let c = GSACase(shapes, seed: UInt64(length * 31 + dk + H), tau: 4, initialState: initial)
-                    Self.checkBackward(c, scale: dk == 5 ? 0.8 : 1, finalStateGradients: initial, tol: 1e-4,
-                                       label: "\(shapes) h0 \(initial)", workspace: workspace)
+                    Self.checkBackward(c, scale: dk == 5 ? 0.8 : 1, finalStateGradients: final, tol: 1e-4,
+                                       label: "\(shapes) h0 \(initial) dhT \(final)", workspace: workspace)
                 }
             }
         }
