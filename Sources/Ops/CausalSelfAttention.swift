@@ -68,7 +68,7 @@ public func causalAttentionForward(_ x: AttentionOperands, _ g: AttentionGeometr
     let blocks = (T + queryBlock - 1) / queryBlock
     let maxKeys = g.window.map { min($0 + queryBlock - 1, g.queryOffset + T) } ?? (g.queryOffset + T)
     let scratchCount = G * queryBlock * (2 * dh + maxKeys)
-    parallelFor(g.batch * g.kvHeads * blocks) { item in
+    parallelForCallingBLAS(g.batch * g.kvHeads * blocks) { item in
         let b = item / (g.kvHeads * blocks)
         let j = (item / blocks) % g.kvHeads
         let blk = item % blocks

@@ -35,7 +35,7 @@ public func causalAttentionBackward(_ x: AttentionOperands, dOut: UnsafePointer<
     let maxKeys = g.window.map { min($0 + block - 1, T) } ?? T
     let rowsMax = G * block
     let scratchCount = rowsMax * (4 * dh + 2 * maxKeys) + rowsMax
-    parallelFor(g.batch * g.kvHeads) { item in
+    parallelForCallingBLAS(g.batch * g.kvHeads) { item in
         let b = item / g.kvHeads, j = item % g.kvHeads
         scratch.with(count: scratchCount) { buf in
             let qs = buf, dos = qs + rowsMax * dh, os = dos + rowsMax * dh, dqs = os + rowsMax * dh

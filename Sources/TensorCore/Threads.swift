@@ -78,3 +78,14 @@ public func parallelRanges(_ count: Int, minChunk: Int = 16384, _ body: (Range<I
         if lo < hi { body(lo..<hi) }
     }
 }
+
+/// `parallelFor` for work items that call BLAS themselves: with several workers, OpenBLAS runs
+/// single-threaded inside them (a threaded sgemm in each worker oversubscribes the cores); a single
+/// item keeps BLAS's own threads.
+public func parallelForCallingBLAS(_ n: Int, _ body: (Int) -> Void) {
+    if n <= 1 || ComputeThreads.count <= 1 {
+        for i in 0..<n { body(i) }
+        return
+    }
+    ComputeThreads.withSingleThreadedBLAS { parallelFor(n, body) }
+}
