@@ -92,18 +92,7 @@ public func causalAttentionForward(_ x: AttentionOperands, _ g: AttentionGeometr
             // S[rows, nk] = scale · Qs · K[kStart..<kEnd]ᵀ
             BLAS.sgemm(transA: false, transB: true, m: rows, n: nk, k: dh, alpha: g.scale, a: qs, lda: dh,
                        b: kp, ldb: x.kvRowStride, beta: 0, c: s, ldc: nk)
-            // Masked softmax per row: query at absolute position tq sees keys max(kStart, tq−W+1)...tq.
-            for gi in 0..<G {
-                for t in 0..<tb {
-                    let tq = g.queryOffset + r0 + t
-                    let lo = (g.window.map { max(kStart, tq - $0 + 1) } ?? kStart) - kStart
-                    let hi = tq - kStart  // inclusive
-                    let row = s + (gi * tb + t) * nk
-                    softmaxInPlace(row + lo, hi - lo + 1)
-                    if lo > 0 { row.update(repeating: 0, count: lo) }
-                    if hi + 1 < nk { (row + hi + 1).update(repeating: 0, count: nk - hi - 1) }
-                }
-            }
+            maskedSoftmaxBlock(s, heads: G, queries: tb, keys: nk, firstQuery: g.queryOffset + r0, firstKey: kStart, window: g.window)
             // Os[rows, dh] = P · V[kStart..<kEnd]
             BLAS.sgemm(transA: false, transB: false, m: rows, n: dh, k: nk, alpha: 1, a: s, lda: nk,
                        b: vp, ldb: x.kvRowStride, beta: 0, c: os, ldc: dh)
@@ -113,6 +102,24 @@ public func causalAttentionForward(_ x: AttentionOperands, _ g: AttentionGeometr
                     dst.update(from: os + (gi * tb + t) * dh, count: dh)
                 }
             }
+        }
+    }
+}
+
+/// Causal (optionally windowed) softmax of a block of score rows in place: row (h·queries + t) holds
+/// the scores of the query at absolute position firstQuery + t against keys firstKey ..< firstKey + keys;
+/// it sees keys max(firstKey, tq − W + 1) … tq, and every other entry becomes 0.
+func maskedSoftmaxBlock(_ s: UnsafeMutablePointer<Float>, heads: Int, queries: Int, keys nk: Int, firstQuery: Int, firstKey: Int,
+                        window: Int?) {
+    for h in 0..<heads {
+        for t in 0..<queries {
+            let tq = firstQuery + t
+            let lo = (window.map { max(firstKey, tq - $0 + 1) } ?? firstKey) - firstKey
+            let hi = tq - firstKey  // inclusive
+            let row = s + (h * queries + t) * nk
+            softmaxInPlace(row + lo, hi - lo + 1)
+            if lo > 0 { row.update(repeating: 0, count: lo) }
+            if hi + 1 < nk { (row + hi + 1).update(repeating: 0, count: nk - hi - 1) }
         }
     }
 }

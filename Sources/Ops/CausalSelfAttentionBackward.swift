@@ -59,17 +59,7 @@ public func causalAttentionBackward(_ x: AttentionOperands, dOut: UnsafePointer<
                 // P: recompute the masked softmax.
                 BLAS.sgemm(transA: false, transB: true, m: rows, n: nk, k: dh, alpha: g.scale, a: qs, lda: dh,
                            b: kp, ldb: x.kvRowStride, beta: 0, c: p, ldc: nk)
-                for gi in 0..<G {
-                    for t in 0..<tb {
-                        let tq = r0 + t
-                        let lo = (g.window.map { max(kStart, tq - $0 + 1) } ?? kStart) - kStart
-                        let hi = tq - kStart
-                        let row = p + (gi * tb + t) * nk
-                        softmaxInPlace(row + lo, hi - lo + 1)
-                        if lo > 0 { row.update(repeating: 0, count: lo) }
-                        if hi + 1 < nk { (row + hi + 1).update(repeating: 0, count: nk - hi - 1) }
-                    }
-                }
+                maskedSoftmaxBlock(p, heads: G, queries: tb, keys: nk, firstQuery: r0, firstKey: kStart, window: g.window)
                 // dP = dO · Vᵀ, then dS = P ⊙ (dP − D) in place.
                 BLAS.sgemm(transA: false, transB: true, m: rows, n: nk, k: dh, alpha: 1, a: dos, lda: dh,
                            b: vp, ldb: x.kvRowStride, beta: 0, c: dp, ldc: nk)
