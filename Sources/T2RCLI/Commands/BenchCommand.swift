@@ -18,6 +18,7 @@ protocol Benchmark {
 
 /// Benchmarks in help order. Add a line here for a new `Benchmark`.
 var registeredBenchmarks: [BenchmarkEntry] { [
+    BenchmarkEntry(BLASBenchmark.self),
     BenchmarkEntry(DequantBenchmark.self),
     BenchmarkEntry(ReadBenchmark.self),
 ] }
@@ -51,8 +52,17 @@ struct BenchmarkResult {
     /// Peak resident set size during the measurement.
     var peakRSSBytes: Int
     var threads: Int
+    /// Achieved GFLOP/s from counted FLOPs (0 when the measurement is not about arithmetic).
+    var gflops: Double = 0
+    /// The reference: the best 2-thread sgemm rate measured by `t2r bench blas` in this process.
+    var sgemmGflops: Double = 0
+    /// Tokens per second (0 when not about tokens).
+    var tokensPerSecond: Double = 0
     /// Further fields for the JSON object.
     var extra: [(String, JSONValue)] = []
+
+    /// gflops / sgemmGflops.
+    var fraction: Double { sgemmGflops > 0 ? gflops / sgemmGflops : 0 }
 
     var gigabytesPerSecond: Double { seconds > 0 ? Double(bytes) / seconds / 1e9 : 0 }
 
@@ -66,12 +76,20 @@ struct BenchmarkResult {
             ("rate_of", .string(rateOf)),
             ("peak_rss_bytes", .int(peakRSSBytes)),
             ("threads", .int(threads)),
+            ("gflops", .double(gflops)),
+            ("sgemm_gflops", .double(sgemmGflops)),
+            ("fraction", .double(fraction)),
+            ("tokens_per_second", .double(tokensPerSecond)),
         ] + extra)
     }
 
     var line: String {
-        pad(name, 9) + pad(variant, 12) + Format.fixed(seconds, 3) + " s  "
-            + Format.fixed(gigabytesPerSecond, 2) + " GB/s (\(rateOf))  peak RSS \(Format.bytes(peakRSSBytes))"
+        var s = pad(name, 9) + pad(variant, 12)
+        if seconds > 0 { s += Format.fixed(seconds, 3) + " s  " }
+        if bytes > 0 { s += Format.fixed(gigabytesPerSecond, 2) + " GB/s (\(rateOf))  " }
+        if tokensPerSecond > 0 { s += Format.fixed(tokensPerSecond, 1) + " tok/s  " }
+        if gflops > 0 { s += Format.fixed(gflops, 1) + " GFLOP/s" + (sgemmGflops > 0 ? " (\(Format.fixed(100 * fraction, 1))% of sgemm \(Format.fixed(sgemmGflops, 1)))" : "") + "  " }
+        return s + "peak RSS \(Format.bytes(peakRSSBytes))"
     }
 }
 
