@@ -8,6 +8,21 @@
 import Glibc
 import TensorCore
 
+/// Σ_i exp(scale·(x[i] − m)) with SIMD lanes (fastExp), reduced in Double.
+@inline(__always) func sumExpScaled(_ x: UnsafePointer<Float>, _ n: Int, max m: Float, scale: Float) -> Double {
+    let r = UnsafeRawPointer(x)
+    var acc = Float16x()
+    var i = 0
+    while i + 16 <= n {
+        acc += fastExp((r.loadUnaligned(fromByteOffset: i * 4, as: Float16x.self) - m) * scale)
+        i += 16
+    }
+    var sum = 0.0
+    for l in 0..<16 { sum += Double(acc[l]) }
+    while i < n { sum += Double(fastExp((x[i] - m) * scale)); i += 1 }
+    return sum
+}
+
 /// Cross-entropy rows: returns Σ_r −log softmax(logits[r])[targets[r]] and writes
 /// dLogits[r] = scale · (softmax(logits[r]) − onehot(targets[r])) (overwrites; `scale` is typically 1/N_total).
 public func crossEntropyForwardBackward(dLogits: Tensor?, logits: Tensor, targets: [Int], scale: Float) -> Double {
@@ -22,10 +37,17 @@ public func crossEntropyForwardBackward(dLogits: Tensor?, logits: Tensor, target
             let lse = logSumExp(row, v)
             out[r] = lse - Double(row[targets[r]])
             if let dp {
-                let drow = dp + r * v
+                // d = scale · exp(x − lse)
+                let drow = UnsafeMutableRawPointer(dp + r * v), src = UnsafeRawPointer(row)
                 let m = Float(lse)
-                for i in 0..<v { drow[i] = scale * fastExp(row[i] - m) }
-                drow[targets[r]] -= scale
+                var i = 0
+                while i + 16 <= v {
+                    drow.storeBytes(of: fastExp(src.loadUnaligned(fromByteOffset: i * 4, as: Float16x.self) - m) * scale,
+                                    toByteOffset: i * 4, as: Float16x.self)
+                    i += 16
+                }
+                while i < v { (dp + r * v)[i] = scale * fastExp(row[i] - m); i += 1 }
+                (dp + r * v)[targets[r]] -= scale
             }
         }
     }
@@ -35,33 +57,42 @@ public func crossEntropyForwardBackward(dLogits: Tensor?, logits: Tensor, target
 /// KL(p_teacher ‖ p_student) rows with temperature τ: p = softmax(logits / τ).
 /// Returns Σ_r KL_r · τ² and, when `dStudent` is given, writes dStudent[r] = scale · τ · (p_s − p_t)
 /// (the gradient of scale · τ² · KL_r with respect to the student logits; overwrites).
+/// Everything runs in SIMD Float lanes (fastExp); sums are reduced in Double.
 public func klDivergenceForwardBackward(dStudent: Tensor?, student: Tensor, teacher: Tensor, temperature tau: Float,
                                         scale: Float) -> Double {
     let v = student.lastDim, n = student.rowCount
     precondition(teacher.count == student.count, "klDivergence: student \(Shape.describe(student.shape)), teacher \(Shape.describe(teacher.shape))")
     var kls = [Double](repeating: 0, count: n)
     let sp = student.pointer, tp = teacher.pointer, dp = dStudent?.pointer
-    let invTau = 1 / tau
+    let invTau = 1 / tau, gscale = scale * tau
     kls.withUnsafeMutableBufferPointer { kb in
         let out = kb.baseAddress!
         parallelFor(n) { r in
             let s = sp + r * v, t = tp + r * v
-            // log-sum-exps of the scaled rows
-            var ms = -Float.infinity, mt = -Float.infinity
-            for i in 0..<v { ms = max(ms, s[i] * invTau); mt = max(mt, t[i] * invTau) }
-            var zs = 0.0, zt = 0.0
-            for i in 0..<v {
-                zs += Double(fastExp(s[i] * invTau - ms))
-                zt += Double(fastExp(t[i] * invTau - mt))
+            let ms = vectorMax(s, v), mt = vectorMax(t, v)
+            // log-normalisers of the scaled rows: log p_x,i = (x_i − m_x)/τ − lz_x
+            let lzs = Float(log(sumExpScaled(s, v, max: ms, scale: invTau)))
+            let lzt = Float(log(sumExpScaled(t, v, max: mt, scale: invTau)))
+            let rs = UnsafeRawPointer(s), rt = UnsafeRawPointer(t)
+            let d = dp.map { UnsafeMutableRawPointer($0 + r * v) }
+            var acc = Float16x()
+            var i = 0
+            while i + 16 <= v {
+                let lps = (rs.loadUnaligned(fromByteOffset: i * 4, as: Float16x.self) - ms) * invTau - lzs
+                let lpt = (rt.loadUnaligned(fromByteOffset: i * 4, as: Float16x.self) - mt) * invTau - lzt
+                let pt = fastExp(lpt)
+                acc += pt * (lpt - lps)
+                d?.storeBytes(of: (fastExp(lps) - pt) * gscale, toByteOffset: i * 4, as: Float16x.self)
+                i += 16
             }
-            let lzs = Double(ms) + log(zs), lzt = Double(mt) + log(zt)
             var kl = 0.0
-            let d = dp.map { $0 + r * v }
-            for i in 0..<v {
-                let lpt = Double(t[i] * invTau) - lzt, lps = Double(s[i] * invTau) - lzs
-                let pt = exp(lpt)
-                kl += pt * (lpt - lps)
-                d?[i] = scale * tau * Float(exp(lps) - pt)
+            for l in 0..<16 { kl += Double(acc[l]) }
+            while i < v {
+                let lps = (s[i] - ms) * invTau - lzs, lpt = (t[i] - mt) * invTau - lzt
+                let pt = fastExp(lpt)
+                kl += Double(pt * (lpt - lps))
+                dp?[r * v + i] = (fastExp(lps) - pt) * gscale
+                i += 1
             }
             out[r] = max(0, kl) * Double(tau * tau)
         }
