@@ -7,7 +7,11 @@ import TensorCore
 final class StageStepper {
     let trainer: DistillationTrainer
     var gsaActs: GSAMixerActivations?
+    var gsaGrads: GSAMixerGradients?
     var studentActs: StudentTrainingActivations?
+    // Stage-1 and stage-2 buffers, allocated on the first micro-batch.
+    var y: Tensor?, dy: Tensor?, dHidden: Tensor?, sLogits: Tensor?, dLogits: Tensor?, dPart: Tensor?
+    static let headBlock = 256
 
     init(trainer: DistillationTrainer) { self.trainer = trainer }
 
@@ -28,8 +32,13 @@ final class StageStepper {
         var acts = TeacherActivations()
         _ = teacher.forward(tokens: inputs, batch: b, capture: [.attentionInputs, .attentionProjections], activations: &acts)
         let layers = (0..<student.config.numLayers).filter { !student.config.isSoftmaxLayer($0) }
-        if gsaActs == nil { gsaActs = GSAMixerActivations(model: student, batch: b, length: t) }
-        let y = Tensor(zeros: [n, d]), dy = Tensor(zeros: [n, d])
+        if gsaActs == nil {
+            gsaActs = GSAMixerActivations(model: student, batch: b, length: t)
+            gsaGrads = GSAMixerGradients(model: student, batch: b, length: t)
+            y = Tensor(zeros: [n, d])
+            dy = Tensor(zeros: [n, d])
+        }
+        let (y, dy) = (self.y!, self.dy!)
         let accum = Double(cfg.schedule.gradAccumulation)
         var total = 0.0
         for l in layers {
@@ -40,7 +49,7 @@ final class StageStepper {
             let scale = cfg.loss.mse / (Double(n * d) * norm * Double(layers.count) * accum)
             let sq = squaredErrorForwardBackward(dy: dy, y: y, target: target, scale: Float(scale))
             total += sq / (Double(n * d) * norm * Double(layers.count))
-            student.gsaMixerBackward(l, dy: dy, h: acts.attentionInputs[l], gsaActs!, dh: nil)
+            student.gsaMixerBackward(l, dy: dy, h: acts.attentionInputs[l], gsaActs!, dh: nil, scratch: gsaGrads)
         }
         return (cfg.loss.mse * total, [("mse", total)])
     }
@@ -51,31 +60,35 @@ final class StageStepper {
         let b = windows.count, t = cfg.data.seqLen, n = b * t, v = student.config.vocabSize
         let inputs = windows.flatMap { $0.prefix(t) }
         let targets = windows.flatMap { $0.dropFirst().prefix(t) }
-        if studentActs == nil { studentActs = StudentTrainingActivations(model: student, batch: b, length: t) }
+        if studentActs == nil {
+            studentActs = StudentTrainingActivations(model: student, batch: b, length: t)
+            dHidden = Tensor(zeros: [n, student.config.hiddenSize])
+            sLogits = Tensor(zeros: [Self.headBlock, v])
+            dLogits = Tensor(zeros: [Self.headBlock, v])
+            dPart = Tensor(zeros: [Self.headBlock, v])
+        }
         let tHidden = cfg.loss.kl > 0 ? teacher.forward(tokens: inputs, batch: b) : nil
         let sHidden = student.forwardTraining(tokens: inputs, studentActs!)
-        let dHidden = Tensor(zeros: sHidden.shape)
+        let dHidden = self.dHidden!
+        dHidden.zero()
         let accum = Double(cfg.schedule.gradAccumulation)
-        let block = 256
         var klSum = 0.0, ceSum = 0.0
         var r = 0
         while r < n {
-            let e = min(n, r + block), rows = e - r
-            let sLogits = Tensor(uninitialized: [rows, v])
+            let e = min(n, r + Self.headBlock), rows = e - r
+            let sLogits = self.sLogits!.rows(0..<rows), dLogits = self.dLogits!.rows(0..<rows), dPart = self.dPart!.rows(0..<rows)
             student.headForward(sLogits, hidden: sHidden.rows(r..<e))
-            let dLogits = Tensor(zeros: [rows, v])
+            dLogits.zero()
             if cfg.loss.kl > 0, let tHidden {
                 let tLogits = teacher.logits(tHidden.rows(r..<e))
-                let dKL = Tensor(uninitialized: [rows, v])
-                klSum += klDivergenceForwardBackward(dStudent: dKL, student: sLogits, teacher: tLogits, temperature: Float(cfg.loss.temperature),
+                klSum += klDivergenceForwardBackward(dStudent: dPart, student: sLogits, teacher: tLogits, temperature: Float(cfg.loss.temperature),
                                                      scale: Float(cfg.loss.kl / (Double(n) * accum)))
-                addInPlaceOps(dLogits, dKL)
+                addInPlaceOps(dLogits, dPart)
             }
             if cfg.loss.ce > 0 {
-                let dCE = Tensor(uninitialized: [rows, v])
-                ceSum += crossEntropyForwardBackward(dLogits: dCE, logits: sLogits, targets: Array(targets[r..<e]),
+                ceSum += crossEntropyForwardBackward(dLogits: dPart, logits: sLogits, targets: Array(targets[r..<e]),
                                                      scale: Float(cfg.loss.ce / (Double(n) * accum)))
-                addInPlaceOps(dLogits, dCE)
+                addInPlaceOps(dLogits, dPart)
             } else {
                 ceSum += crossEntropyForwardBackward(dLogits: nil, logits: sLogits, targets: Array(targets[r..<e]), scale: 0)
             }

@@ -41,6 +41,24 @@ public final class GSAMixerActivations: @unchecked Sendable {
     }
 }
 
+/// Gradient buffers of the GSA mixer's backward, allocated once and reused for every layer and step.
+public final class GSAMixerGradients: @unchecked Sendable {
+    let dz: Tensor, du: Tensor, dO: Tensor, dq: Tensor, dk: Tensor, dv: Tensor, dg: Tensor, df: Tensor, dP: Tensor
+
+    public init(model m: StudentModel, batch: Int, length: Int) {
+        let s = m.gsaShapes(batch: batch, length: length), n = batch * length, w = m.gsaWidths
+        dz = Tensor(zeros: [n, m.config.valueDim])
+        du = Tensor(zeros: [n, m.config.valueDim])
+        dO = Tensor(zeros: s.outputShape)
+        dq = Tensor(zeros: s.queryShape)
+        dk = Tensor(zeros: s.keyShape)
+        dv = Tensor(zeros: s.valueShape)
+        dg = Tensor(zeros: s.gateShape)
+        df = Tensor(zeros: [n, w.f])
+        dP = Tensor(zeros: [n, w.q + w.k + w.v + w.f])
+    }
+}
+
 extension StudentModel {
     /// Projects and activates the GSA operands of layer `l` into `a` (P, q, k, v, f, g).
     func gsaOperands(_ l: Int, h: Tensor, _ a: GSAMixerActivations) {
@@ -89,26 +107,24 @@ extension StudentModel {
 
     /// Backward of `gsaMixerForward` (stateless form): accumulates parameter gradients of trainable tensors
     /// and, when `dh` is given, dh += ∂L/∂h.
-    public func gsaMixerBackward(_ l: Int, dy: Tensor, h: Tensor, _ a: GSAMixerActivations, dh: Tensor?) {
+    public func gsaMixerBackward(_ l: Int, dy: Tensor, h: Tensor, _ a: GSAMixerActivations, dh: Tensor?,
+                                 scratch gr: GSAMixerGradients? = nil) {
         let n = h.rowCount, w = gsaWidths, stride = w.q + w.k + w.v + w.f
         let s = gsaShapes(batch: a.batch, length: a.length)
+        let g = gr ?? GSAMixerGradients(model: self, batch: a.batch, length: a.length)
+        for t in [g.dz, g.du, g.dO, g.dq, g.dk, g.dv, g.dg, g.df] { t.zero() }
+        let (dz, du, dO, dq, dk, dv, dg, df, dP) = (g.dz, g.du, g.dO, g.dq, g.dk, g.dv, g.dg, g.df, g.dP)
         // y = z · W_oᵀ
-        let dz = Tensor(zeros: a.z.shape)
         linearBackward(dx: dz, dw: grad(.oProj(l)), dy: dy, x: a.z, w: value(.oProj(l)))
         // z = RMSNorm(u) · g_norm
-        let du = Tensor(zeros: a.u.shape)
         rmsNormBackward(dx: du, dw: config.elementwiseAffine ? grad(.gNorm(l)) : nil, dy: dz, x: a.u, weight: gNormWeight(l), rstd: a.rstd)
         // u = silu(o)
-        let dO = Tensor(zeros: a.o.shape)
         siluBackward(dx: dO.reshaped(du.shape), dy: du, x: a.o.reshaped(du.shape))
         // o = GSA(q, k, v, g)
-        let dq = Tensor(zeros: a.q.shape), dk = Tensor(zeros: a.k.shape), dv = Tensor(zeros: a.v.shape), dg = Tensor(zeros: a.g.shape)
         gsaBackward(dq: dq, dk: dk, dv: dv, dg: dg, dhk0: nil, dhv0: nil, dO: dO, dhkT: nil, dhvT: nil,
                     q: a.q, k: a.k, v: a.v, g: a.g, cache: a.cache, shapes: s, workspace: gsaWorkspace)
         // g = logsigmoid(f)/τ, and the activations of q, k, v back into the fused projection's output
-        let df = Tensor(zeros: a.f.shape)
         gsaGateBackward(df: df, dg: dg, f: a.f, normalizer: Float(config.gateLogitNormalizer))
-        let dP = Tensor(zeros: a.P.shape)
         let p = UnsafePointer(a.P.pointer)
         activationBackwardColumns(dsrc: dP.pointer, dsrcStride: stride, dout: dq.pointer, src: p, srcStride: stride, rows: n, col: 0, width: w.q, featureActivation)
         activationBackwardColumns(dsrc: dP.pointer, dsrcStride: stride, dout: dk.pointer, src: p, srcStride: stride, rows: n, col: w.q, width: w.k, featureActivation)

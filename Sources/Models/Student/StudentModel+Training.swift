@@ -25,6 +25,9 @@ public final class StudentTrainingActivations: @unchecked Sendable {
     /// Final-normed hidden states [N, D] (the LM head input).
     public let hidden: Tensor
     let rstdFinal: Tensor
+    // Backward scratch, reused every step.
+    let gsaGrads: GSAMixerGradients?
+    let dx: Tensor, dAct: Tensor, dGU: Tensor, dh: Tensor
 
     public init(model m: StudentModel, batch: Int, length: Int) {
         let c = m.config, n = batch * length, d = c.hiddenSize, L = c.numLayers
@@ -43,6 +46,11 @@ public final class StudentTrainingActivations: @unchecked Sendable {
         act = (0..<L).map { _ in Tensor(zeros: [n, c.intermediateSize]) }
         hidden = Tensor(zeros: [n, d])
         rstdFinal = Tensor(zeros: [n])
+        gsaGrads = gsa.contains { $0 != nil } ? GSAMixerGradients(model: m, batch: batch, length: length) : nil
+        dx = Tensor(zeros: [n, d])
+        dAct = Tensor(zeros: [n, c.intermediateSize])
+        dGU = Tensor(zeros: [n, 2 * c.intermediateSize])
+        dh = Tensor(zeros: [n, d])
     }
 }
 
@@ -74,12 +82,11 @@ extension StudentModel {
 
     /// Backward of `forwardTraining` from dHidden: [N, D] (the gradient at the LM head input).
     public func backward(_ a: StudentTrainingActivations, dHidden: Tensor) {
-        let c = config, n = a.batch * a.length, d = c.hiddenSize
+        let c = config
+        let (dx, dAct, dGU, dh) = (a.dx, a.dAct, a.dGU, a.dh)
+        dx.zero()
         // hidden = RMSNorm(xs[L]) · w_final
-        let dx = Tensor(zeros: [n, d])
         rmsNormBackward(dx: dx, dw: grad(.finalNorm), dy: dHidden, x: a.xs[c.numLayers], weight: value(.finalNorm), rstd: a.rstdFinal)
-        let dAct = Tensor(zeros: [n, c.intermediateSize]), dGU = Tensor(zeros: [n, 2 * c.intermediateSize])
-        let dh = Tensor(zeros: [n, d])
         for l in stride(from: c.numLayers - 1, through: 0, by: -1) {
             // x_{l+1} = xMid + act · W_downᵀ
             dAct.zero()
@@ -98,7 +105,7 @@ extension StudentModel {
             if let s = a.softmax[l] {
                 softmaxMixerBackward(l, dy: dx, h: a.h1[l], s, dh: dh)
             } else {
-                gsaMixerBackward(l, dy: dx, h: a.h1[l], a.gsa[l]!, dh: dh)
+                gsaMixerBackward(l, dy: dx, h: a.h1[l], a.gsa[l]!, dh: dh, scratch: a.gsaGrads)
             }
             rmsNormBackward(dx: dx, dw: grad(.attnNorm(l)), dy: dh, x: a.xs[l], weight: value(.attnNorm(l)), rstd: a.rstd1[l])
         }
