@@ -30,6 +30,16 @@ public struct CheckpointInspection: Sendable {
         var configJSON = JSONValue.null
         var configSource: String?
         let store: TensorStore
+        if StudentCheckpoint.isStudent(path) {
+            // A GSA student (fla layout).
+            let config = try GSAConfig.load(loc.configFile!)
+            store = try loc.openRawStore()
+            let problems = checkStudentTensors(store.tensorInfos.map { ($0.name, $0.shape) }, config: config).map(\.description)
+            let fileCount = (store as? ShardedSafetensors)?.shards.count ?? 1
+            return CheckpointInspection(path: path, format: loc.format, fileCount: fileCount, configSource: loc.configFile,
+                                        summary: describe(config), configJSON: config.json, tensors: store.tensorInfos,
+                                        warnings: store.warnings, problems: problems)
+        }
         do {
             let teacher = try loc.openTeacher()
             store = teacher.store
@@ -48,6 +58,18 @@ public struct CheckpointInspection: Sendable {
         return CheckpointInspection(path: path, format: loc.format, fileCount: fileCount, configSource: configSource,
                                     summary: summary, configJSON: configJSON, tensors: store.tensorInfos,
                                     warnings: store.warnings, problems: problems)
+    }
+
+    /// A few lines describing a GSA student architecture.
+    public static func describe(_ c: GSAConfig) -> [String] {
+        var l1 = "GSAForCausalLM: \(c.numLayers) layers, hidden \(c.hiddenSize), \(c.numHeads) heads, \(c.numKVHeads) kv heads, "
+            + "dk \(c.headKDim), dv \(c.headVDim)"
+        if let h = c.hybrid { l1 += "; softmax attention kept in layers \(h.layers)" }
+        let l2 = "\(c.numSlots) slots, gate_logit_normalizer \(c.gateLogitNormalizer), feature map \(c.featureMap.rawValue), "
+            + "SwiGLU MLP \(c.intermediateSize), vocab \(c.vocabSize), norm_eps \(c.normEps)"
+        let l3 = "\(c.tieWordEmbeddings ? "tied" : "untied") LM head, dtype \(c.dtype), recurrent state "
+            + "\(c.stateFloatsPerSequence * 4) bytes per sequence (fp32)"
+        return [l1, l2, l3]
     }
 
     /// A few lines describing a teacher architecture.

@@ -86,3 +86,21 @@ import Testing
         }
     }
 }
+
+@Suite struct InspectStudentCLITests {
+    @Test func inspectShowsAConvertedStudent() throws {
+        let dir = Fixtures.temporaryDirectory()
+        try SyntheticCheckpoint.write(to: "\(dir)/t")
+        let c = try T2RBinary.run(["convert", "--teacher", "\(dir)/t", "--out", "\(dir)/s", "--num-slots", "5", "--keep-softmax-layers", "1"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let r = try T2RBinary.run(["inspect", "\(dir)/s"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("GSAForCausalLM: 2 layers, hidden 24, 6 heads, 2 kv heads, dk 4, dv 4; softmax attention kept in layers [1]"))
+        #expect(r.stdout.contains("5 slots"))
+        #expect(r.stdout.contains("model.layers.0.attn.f_proj.weight"))
+        #expect(r.stdout.contains("problems      none"))
+        // A student missing a tensor is reported (exit 65).
+        let j = try T2RBinary.run(["inspect", "--json", "\(dir)/s"])
+        #expect(try JSONParser.parse(j.stdout)["config"]?["model_type"]?.stringValue == "gsa")
+    }
+}
