@@ -99,7 +99,7 @@ import Testing
         #expect(r.stdout.contains("5 slots"))
         #expect(r.stdout.contains("model.layers.0.attn.f_proj.weight"))
         #expect(r.stdout.contains("problems      none"))
-        // A student missing a tensor is reported (exit 65).
+        // The JSON output carries the fla config.
         let j = try T2RBinary.run(["inspect", "--json", "\(dir)/s"])
         #expect(try JSONParser.parse(j.stdout)["config"]?["model_type"]?.stringValue == "gsa")
     }
