@@ -84,7 +84,11 @@ public struct TokenSampler: Sendable {
         var keptMass = total
         var count = v
         if options.topP < 1 {
-            order = Array(0..<v)
+            // Only tokens with p ≥ τ = (1 − top_p)·Σp/V can be in the nucleus: the others hold less than
+            // (1 − top_p)·Σp together, so the rest reach top_p·Σp first. Sorting just those is exact.
+            let tau = (1 - options.topP) * total / Double(v)
+            order.removeAll(keepingCapacity: true)
+            for i in 0..<v where probabilities[i] >= tau { order.append(i) }
             let p = probabilities
             order.sort { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
             var mass = 0.0
