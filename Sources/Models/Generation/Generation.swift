@@ -5,7 +5,7 @@ import TensorCore
 
 /// What to generate.
 public struct GenerationOptions: Sendable, Equatable {
-    /// Most tokens to generate (a stop token counts as generated but is not emitted).
+    /// Most tokens to generate (choosing a stop token ends generation earlier).
     public var maxNewTokens: Int
     /// How each token is chosen.
     public var sampling: SamplingOptions
@@ -52,9 +52,9 @@ public func generate(model: GenerativeLanguageModel, prompt: [Int], options: Gen
                      onToken: (Int) -> Bool) -> GenerationResult {
     precondition(!prompt.isEmpty, "generate: empty prompt")
     precondition(options.maxNewTokens >= 0, "generate: maxNewTokens \(options.maxNewTokens)")
-    let decoder = model.makeDecoder(capacity: prompt.count + max(options.maxNewTokens - 1, 0))
     var result = GenerationResult(promptTokens: prompt.count, tokens: [], stopReason: .maxTokens, stateBytes: 0, positions: 0)
     guard options.maxNewTokens > 0 else { return result }
+    let decoder = model.makeDecoder(capacity: prompt.count + options.maxNewTokens - 1)
     var sampler = TokenSampler(options.sampling)
     var logits = decoder.feed(prompt)
     while true {

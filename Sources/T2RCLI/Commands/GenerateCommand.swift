@@ -87,7 +87,14 @@ enum GenerateCommand: Command {
         case .maxTokens: stop = "--max-tokens reached"
         case .cancelled: stop = "interrupted"
         }
-        let stateKind = loaded.model is TeacherModel ? "KV cache" : "recurrent state"
+        let stateKind: String
+        if loaded.model is TeacherModel {
+            stateKind = "KV cache, grows with the context"
+        } else if let s = loaded.model as? StudentModel, s.config.hybrid != nil {
+            stateKind = "GSA recurrent state + KV cache of the softmax layers"
+        } else {
+            stateKind = "GSA recurrent state, constant in the context"
+        }
         console.err("")
         console.err("model       \(modelPath) (\(loaded.kind))")
         console.err("sampling    " + (temperature == 0 ? "greedy" : "temperature \(Format.sig(temperature, 4)), top-p \(Format.sig(topP, 4)), seed \(seed)"))
@@ -95,7 +102,7 @@ enum GenerateCommand: Command {
         console.err("generated   \(result.tokens.count) tokens, \(decodeSteps) decode steps in \(Format.fixed(decodeSeconds, 3)) s"
                     + (decodeSteps > 0 ? " (\(Format.fixed(Double(decodeSteps) / max(decodeSeconds, 1e-9), 1)) tokens/s)" : ""))
         console.err("stopped     \(stop)")
-        console.err("\(pad(stateKind, 11)) \(Format.bytes(result.stateBytes)) (\(Format.grouped(result.stateBytes)) bytes) at \(result.positions) positions")
+        console.err("state       \(Format.bytes(result.stateBytes)) (\(Format.grouped(result.stateBytes)) bytes) at \(result.positions) positions: \(stateKind)")
         return 0
     }
 
