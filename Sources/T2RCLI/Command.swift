@@ -16,6 +16,8 @@ var registeredCommands: [CommandEntry] { [
     CommandEntry(ConvertCommand.self),
     CommandEntry(DistillCommand.self),
     CommandEntry(PerplexityCommand.self),
+    CommandEntry(GenerateCommand.self),
+    CommandEntry(LogitsCommand.self),
     CommandEntry(BenchCommand.self),
 ] }
 
