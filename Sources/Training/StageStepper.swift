@@ -7,6 +7,8 @@ import TensorCore
 final class StageStepper {
     let trainer: DistillationTrainer
     var gsaActs: GSAMixerActivations?
+    /// The teacher's captured activations, refilled in place every micro-batch.
+    var teacherActs = TeacherActivations()
     var gsaGrads: GSAMixerGradients?
     var studentActs: StudentTrainingActivations?
     // Stage-1 and stage-2 buffers, allocated on the first micro-batch.
@@ -29,8 +31,8 @@ final class StageStepper {
         let cfg = trainer.config, student = trainer.student, teacher = trainer.teacher
         let b = windows.count, t = cfg.data.seqLen, n = b * t, d = student.config.hiddenSize
         let inputs = windows.flatMap { $0.prefix(t) }
-        var acts = TeacherActivations()
-        _ = teacher.forward(tokens: inputs, batch: b, capture: [.attentionInputs, .attentionProjections], activations: &acts)
+        _ = teacher.forward(tokens: inputs, batch: b, capture: [.attentionInputs, .attentionProjections], activations: &teacherActs)
+        let acts = teacherActs
         let layers = (0..<student.config.numLayers).filter { !student.config.isSoftmaxLayer($0) }
         if gsaActs == nil {
             gsaActs = GSAMixerActivations(model: student, batch: b, length: t)

@@ -34,6 +34,9 @@ public final class TeacherModel: @unchecked Sendable {
     public let weights: TeacherWeights
     let rope: RoPETable
     let scratch = ScratchPool()
+    /// Buffers of the last forward shape, reused by the next forward of the same N (a model runs one
+    /// forward at a time): fresh buffers cost a page fault per 4 KiB on every call.
+    private var workspace: (n: Int, h: Tensor, qkv: Tensor, attn: Tensor, gateUp: Tensor, act: Tensor)?
 
     public init(config: TransformerConfig, weights: TeacherWeights) {
         precondition(weights.layers.count == config.numLayers, "TeacherModel: \(weights.layers.count) layers for config \(config.numLayers)")
@@ -63,19 +66,19 @@ public final class TeacherModel: @unchecked Sendable {
         rope.reserve(p0 + T)
 
         let x = Tensor(uninitialized: [n, d])
-        let h = Tensor(uninitialized: [n, d])
-        let qkv = Tensor(uninitialized: [n, qkvWidth])
-        let attn = Tensor(uninitialized: [n, hq])
-        let gateUp = Tensor(uninitialized: [n, 2 * c.intermediateSize])
-        let act = Tensor(uninitialized: [n, c.intermediateSize])
+        if workspace?.n != n {
+            workspace = (n, Tensor(uninitialized: [n, d]), Tensor(uninitialized: [n, qkvWidth]), Tensor(uninitialized: [n, hq]),
+                         Tensor(uninitialized: [n, 2 * c.intermediateSize]), Tensor(uninitialized: [n, c.intermediateSize]))
+        }
+        let (_, h, qkv, attn, gateUp, act) = workspace!
         embeddingForward(x, ids: tokens, table: weights.embedTokens)
         let eps = Float(c.rmsNormEps)
 
         for (l, w) in weights.layers.enumerated() {
-            if capture.contains(.layerInputs) { activations?.pointee.layerInputs.append(x.copy()) }
+            if capture.contains(.layerInputs) { keep(x, in: &activations!.pointee.layerInputs, layer: l) }
             // Attention block.
             rmsNormForward(h, x, weight: w.inputNorm, eps: eps)
-            if capture.contains(.attentionInputs) { activations?.pointee.attentionInputs.append(h.copy()) }
+            if capture.contains(.attentionInputs) { keep(h, in: &activations!.pointee.attentionInputs, layer: l) }
             linearForward(qkv, h, w.qkv)
             // RoPE on q and k (both live in each qkv row), positions p0 + t.
             rope.apply(qkv.pointer, rows: n, rowStride: qkvWidth, heads: c.numHeads + c.numKVHeads) { r in p0 + r % T }
@@ -106,11 +109,10 @@ public final class TeacherModel: @unchecked Sendable {
                 AttentionGeometry(batch: batch, queryLength: T, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: dh,
                                   queryOffset: p0, window: c.slidingWindow),
                 scratch: scratch)
-            if capture.contains(.attentionOutputs) { activations?.pointee.attentionOutputs.append(attn.copy()) }
+            if capture.contains(.attentionOutputs) { keep(attn, in: &activations!.pointee.attentionOutputs, layer: l) }
             if capture.contains(.attentionProjections) {
-                let proj = Tensor(uninitialized: [n, d])
+                let proj = slot(in: &activations!.pointee.attentionProjections, layer: l, shape: [n, d])
                 linearForward(proj, attn, w.o)
-                activations?.pointee.attentionProjections.append(proj)
                 addInPlace(x, proj)
             } else {
                 linearForward(x, attn, w.o, accumulate: true)
@@ -148,6 +150,21 @@ public final class TeacherModel: @unchecked Sendable {
         }
         return out
     }
+}
+
+/// Stores a copy of `t` as the capture of layer `l`: into the tensor already there when a previous
+/// forward of the same shape left one (no allocation), else a new copy.
+func keep(_ t: Tensor, in list: inout [Tensor], layer l: Int) {
+    slot(in: &list, layer: l, shape: t.shape).assign(t)
+}
+
+/// The capture tensor of layer `l` with `shape`, reusing the one a previous forward left there.
+func slot(in list: inout [Tensor], layer l: Int, shape: [Int]) -> Tensor {
+    if list.count > l && list[l].shape == shape { return list[l] }
+    if list.count > l { list.removeSubrange(l...) }
+    precondition(list.count == l, "capture lists are filled layer by layer")
+    list.append(Tensor(uninitialized: shape))
+    return list[l]
 }
 
 /// x += y elementwise.
