@@ -16,6 +16,7 @@ var registeredCommands: [CommandEntry] { [
     CommandEntry(ConvertCommand.self),
     CommandEntry(DistillCommand.self),
     CommandEntry(PerplexityCommand.self),
+    CommandEntry(CompareCommand.self),
     CommandEntry(BenchCommand.self),
 ] }
 
