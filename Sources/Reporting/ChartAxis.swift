@@ -13,8 +13,11 @@ public enum AxisScale: Sendable, Equatable {
 
 /// A tick: a value and its label.
 public struct AxisTick: Sendable, Equatable {
+    /// Where the tick sits, in data units.
     public let value: Double
+    /// The text under (or beside) the tick.
     public let label: String
+    /// A tick at `value` labelled `label`.
     public init(_ value: Double, _ label: String) {
         self.value = value
         self.label = label
@@ -23,13 +26,16 @@ public struct AxisTick: Sendable, Equatable {
 
 /// An axis as the caller describes it.
 public struct ChartAxis: Sendable, Equatable {
+    /// The axis title.
     public var label: String
+    /// Linear or logarithmic.
     public var scale: AxisScale
     /// Linear axes: stretch the range to include 0.
     public var includeZero: Bool
     /// Ticks to use instead of computed ones.
     public var ticks: [AxisTick]?
 
+    /// An axis titled `label`.
     public init(_ label: String, scale: AxisScale = .linear, includeZero: Bool = false, ticks: [AxisTick]? = nil) {
         self.label = label
         self.scale = scale
@@ -96,9 +102,13 @@ public struct ChartAxis: Sendable, Equatable {
 
 /// A laid-out axis: its domain and ticks, and the mapping of values to [0, 1].
 public struct AxisLayout: Sendable, Equatable {
+    /// The scale the layout maps with.
     public let scale: AxisScale
+    /// The domain start (data units).
     public let lower: Double
+    /// The domain end (data units).
     public let upper: Double
+    /// The ticks to draw (those inside the domain are drawn).
     public let ticks: [AxisTick]
 
     /// The fraction of the axis length at which `v` lies (0 at `lower`, 1 at `upper`).

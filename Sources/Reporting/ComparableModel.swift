@@ -29,10 +29,13 @@ public protocol IncrementalDecoder: AnyObject {
 }
 
 extension TeacherModel: ComparableModel {
+    /// The final-normed hidden states [T, D] of one sequence.
     public func hiddenStates(_ tokens: [Int]) -> Tensor { forward(tokens: tokens, batch: 1) }
 
+    /// A decoder with a KV cache for `capacity` positions.
     public func makeDecoder(capacity: Int) -> IncrementalDecoder { TeacherDecoder(model: self, capacity: capacity) }
 
+    /// The KV cache of `context` positions (float32).
     public func decodingStateBytes(context: Int) -> Int { TeacherKVCache.bytes(config: config, batch: 1, length: context) }
 }
 
@@ -52,8 +55,10 @@ final class TeacherDecoder: IncrementalDecoder {
 }
 
 extension StudentModel: ComparableModel {
+    /// The final-normed hidden states [T, D] of one sequence (chunked GSA form).
     public func hiddenStates(_ tokens: [Int]) -> Tensor { forward(tokens: tokens, batch: 1) }
 
+    /// A decoder with a recurrent state (and caches of `capacity` positions for kept softmax layers).
     public func makeDecoder(capacity: Int) -> IncrementalDecoder { StudentDecoder(model: self, capacity: capacity) }
 
     /// The GSA slot states (constant) plus the key/value caches of the softmax layers a hybrid keeps.

@@ -8,8 +8,10 @@ public struct TextComparison: Sendable {
     public let path: String
     /// Tokens of the text that were used (after --max-tokens).
     public let tokens: Int
+    /// Teacher and student scores of every scored token.
     public let scores: TokenScores
 
+    /// The results for the text at `path`.
     public init(path: String, tokens: Int, scores: TokenScores) {
         self.path = path
         self.tokens = tokens
@@ -19,9 +21,13 @@ public struct TextComparison: Sendable {
 
 /// Decoding state size of both models at one context length (from their configurations).
 public struct MemoryPoint: Sendable, Equatable {
+    /// Tokens in the context.
     public let context: Int
+    /// The teacher's KV cache, bytes.
     public let teacherBytes: Int
+    /// The student's recurrent state (and kept softmax layers' caches), bytes.
     public let studentBytes: Int
+    /// Both sizes at `context` tokens.
     public init(context: Int, teacherBytes: Int, studentBytes: Int) {
         self.context = context
         self.teacherBytes = teacherBytes
@@ -31,9 +37,11 @@ public struct MemoryPoint: Sendable, Equatable {
 
 /// A model as the report names it.
 public struct ReportedModel: Sendable, Equatable {
+    /// The path it was opened from.
     public let path: String
     /// e.g. "teacher, llama, GGUF" or "GSA student".
     public let kind: String
+    /// A model opened from `path`.
     public init(path: String, kind: String) {
         self.path = path
         self.kind = kind
@@ -42,22 +50,32 @@ public struct ReportedModel: Sendable, Equatable {
 
 /// The results of one comparison.
 public struct ComparisonReport: Sendable {
+    /// The teacher as given.
     public var teacher: ReportedModel
+    /// The student as given.
     public var student: ReportedModel
+    /// Window length in tokens.
     public var context: Int
+    /// Window advance in tokens.
     public var stride: Int
     /// Per-text token limit, if one was set.
     public var maxTokens: Int?
+    /// The texts in the order given.
     public var texts: [TextComparison]
     /// Decode measurements (empty when not measured) and the timed steps per length.
     public var teacherDecode: [DecodePoint] = []
+    /// The student's decode measurements, at the teacher's context lengths.
     public var studentDecode: [DecodePoint] = []
+    /// Timed decode steps per context length.
     public var decodeSteps = 0
+    /// Decoding state sizes over a range of context lengths.
     public var memory: [MemoryPoint] = []
+    /// Training runs whose loss curves the report plots.
     public var runs: [TrainingCurves] = []
     /// Worker threads the measurement ran with.
     public var threads = 1
 
+    /// A report of `texts` scored with windows of `context` tokens advancing by `stride`.
     public init(teacher: ReportedModel, student: ReportedModel, context: Int, stride: Int, maxTokens: Int?, texts: [TextComparison]) {
         self.teacher = teacher
         self.student = student
@@ -74,6 +92,7 @@ public struct ComparisonReport: Sendable {
         return all
     }
 
+    /// The position ranges of the breakdown.
     public var buckets: PositionBuckets { PositionBuckets(context: context) }
 
     /// Every number of the report.

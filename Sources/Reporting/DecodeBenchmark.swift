@@ -17,9 +17,11 @@ public struct DecodePoint: Sendable, Equatable {
     /// Seconds spent consuming the prompt up to `context` (from the previous length).
     public let prefillSeconds: Double
 
+    /// Decoded tokens per second (1000 / ms per token).
     public var tokensPerSecond: Double { millisecondsPerToken > 0 ? 1000 / millisecondsPerToken : 0 }
 }
 
+/// Times incremental decoding of one model.
 public enum DecodeBenchmark {
     /// Measures `model` at each of `contexts` (ascending, distinct, ≥ 1). `tokens` supplies the input and
     /// is repeated when shorter than max(contexts) + steps. `progress(lengthsDone)` after each length.

@@ -7,8 +7,11 @@ import Foundation
 
 /// A point of a series.
 public struct ChartPoint: Sendable, Equatable {
+    /// Horizontal value.
     public let x: Double
+    /// Vertical value.
     public let y: Double
+    /// The point (x, y).
     public init(_ x: Double, _ y: Double) {
         self.x = x
         self.y = y
@@ -17,12 +20,16 @@ public struct ChartPoint: Sendable, Equatable {
 
 /// One line of a chart.
 public struct ChartSeries: Sendable, Equatable {
+    /// Legend text.
     public var name: String
+    /// The points, in drawing order.
     public var points: [ChartPoint]
+    /// Draw the line dashed.
     public var dashed: Bool
     /// Draw a marker at each point (nil: only when the series has at most 40 points).
     public var markers: Bool?
 
+    /// A series named `name`.
     public init(_ name: String, _ points: [ChartPoint], dashed: Bool = false, markers: Bool? = nil) {
         self.name = name
         self.points = points
@@ -33,17 +40,25 @@ public struct ChartSeries: Sendable, Equatable {
 
 /// A line chart rendered to SVG text.
 public struct LineChart: Sendable, Equatable {
+    /// Heading above the plot.
     public var title: String
+    /// A smaller line under the title.
     public var note: String?
+    /// The horizontal axis.
     public var x: ChartAxis
+    /// The vertical axis.
     public var y: ChartAxis
+    /// The lines, coloured by position in `palette`.
     public var series: [ChartSeries]
+    /// Canvas width in pixels.
     public var width = 720
+    /// Canvas height in pixels.
     public var height = 440
 
     /// Line colours, in series order (matplotlib's "tab10" first ones; teacher blue, student red).
     public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 
+    /// A chart of `series` on axes `x` and `y`.
     public init(title: String, note: String? = nil, x: ChartAxis, y: ChartAxis, series: [ChartSeries]) {
         self.title = title
         self.note = note

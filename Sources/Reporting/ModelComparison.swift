@@ -11,12 +11,17 @@ import Training
 
 /// A teacher/student pair that do not fit together.
 public struct ComparisonError: T2RError {
+    /// What does not fit.
     public let problem: String
+    /// An error saying `problem`.
     public init(_ problem: String) { self.problem = problem }
+    /// Bad input (exit code 65).
     public var category: ErrorCategory { .badInput }
+    /// The message.
     public var description: String { problem }
 }
 
+/// Scores a teacher and a student on the same tokens.
 public enum ModelComparison {
     /// Scores every window of `plan` over `tokens` with both models. `progress(windowsDone, tokensDone)`
     /// is called after each window.

@@ -5,11 +5,14 @@ import TensorCore
 
 /// A table of formatted cells.
 public struct ReportTable: Sendable, Equatable {
+    /// Column titles.
     public var header: [String]
     /// Columns aligned right (numbers).
     public var rightAligned: Set<Int>
+    /// Rows of cells, one per column.
     public var rows: [[String]]
 
+    /// A table with `header` and `rows`.
     public init(header: [String], rightAligned: Set<Int>, rows: [[String]] = []) {
         self.header = header
         self.rightAligned = rightAligned
@@ -42,7 +45,7 @@ public struct ReportTable: Sendable, Equatable {
 }
 
 /// Number formats of the report.
-enum ReportFormat {
+public enum ReportFormat {
     /// About four significant digits, never in exponent form: 39.28, 412.7, 5123.
     static func figure(_ x: Double) -> String {
         guard x.isFinite else { return "n/a" }
@@ -72,8 +75,8 @@ enum ReportFormat {
 
     static func percent(_ x: Double) -> String { x.isFinite ? String(format: "%.1f%%", x * 100) : "n/a" }
 
-    /// 4095 → "4,095".
-    static func grouped(_ n: Int) -> String {
+    /// 4095 → "4,095" (also the CLI's format for counts).
+    public static func grouped(_ n: Int) -> String {
         let s = String(abs(n))
         var out = ""
         for (i, c) in s.enumerated() {

@@ -6,18 +6,24 @@ import Training
 
 /// Mean and standard error of a sample, accumulated one value at a time.
 public struct MeanEstimate: Sendable, Equatable {
+    /// Values added.
     public private(set) var count = 0
+    /// Their sum.
     public private(set) var sum = 0.0
+    /// The sum of their squares.
     public private(set) var sumOfSquares = 0.0
 
+    /// An empty sample.
     public init() {}
 
+    /// Adds one value.
     public mutating func add(_ x: Double) {
         count += 1
         sum += x
         sumOfSquares += x * x
     }
 
+    /// The sample mean (NaN when empty).
     public var mean: Double { count > 0 ? sum / Double(count) : .nan }
     /// Standard error of the mean (values treated as independent).
     public var standardError: Double {
@@ -38,6 +44,7 @@ public struct TokenScores: Sendable {
     /// Whether teacher and student put their highest logit on the same token.
     public var agree: [Bool] = []
 
+    /// No tokens yet.
     public init() {}
 
     /// Tokens scored.
@@ -90,12 +97,16 @@ public struct TokenScores: Sendable {
 
 /// Perplexity of one model on a set of tokens.
 public struct PerplexityFigure: Sendable, Equatable {
+    /// Mean negative log-likelihood, nats per token.
     public let meanNLL: Double
+    /// Its standard error.
     public let meanNLLStandardError: Double
+    /// exp(meanNLL).
     public let perplexity: Double
     /// Standard error of the perplexity (delta method, as llama-perplexity prints it).
     public let perplexityStandardError: Double
 
+    /// The figures of an accumulated result.
     public init(_ r: PerplexityResult) {
         meanNLL = r.meanNLL
         meanNLLStandardError = r.meanNLLStandardError
@@ -106,8 +117,11 @@ public struct PerplexityFigure: Sendable, Equatable {
 
 /// Teacher vs student on a set of tokens.
 public struct ScoreSummary: Sendable, Equatable {
+    /// Tokens summarised.
     public let tokens: Int
+    /// The teacher's perplexity.
     public let teacher: PerplexityFigure
+    /// The student's perplexity.
     public let student: PerplexityFigure
     /// Student perplexity / teacher perplexity = exp(mean(NLL_s − NLL_t)).
     public let ratio: Double
@@ -115,6 +129,7 @@ public struct ScoreSummary: Sendable, Equatable {
     public let ratioStandardError: Double
     /// Mean KL(teacher ‖ student) per token, nats.
     public let meanKL: Double
+    /// Standard error of the mean KL.
     public let klStandardError: Double
     /// Fraction of tokens on which the two models' argmax agree.
     public let top1Agreement: Double
@@ -124,11 +139,13 @@ public struct ScoreSummary: Sendable, Equatable {
 public struct PositionBuckets: Sendable, Equatable {
     /// One bucket: targets at positions `range` (position = tokens of context before the target).
     public struct Bucket: Sendable, Equatable {
+        /// Positions included.
         public let range: Range<Int>
         /// "64–127"
         public var label: String { "\(range.lowerBound)–\(range.upperBound - 1)" }
     }
 
+    /// The buckets, in position order.
     public let buckets: [Bucket]
 
     /// Buckets covering positions 1 ..< context; the first ends at `firstEdge`, each next one is twice as wide.

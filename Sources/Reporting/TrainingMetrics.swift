@@ -6,8 +6,11 @@ import TensorCore
 
 /// One named sequence of (step, value).
 public struct MetricSeries: Sendable, Equatable {
+    /// The metric's key in metrics.jsonl (e.g. "loss", "kl", "valid_ppl").
     public let name: String
+    /// Optimizer steps, increasing.
     public internal(set) var steps: [Int] = []
+    /// The value at each step.
     public internal(set) var values: [Double] = []
 
     /// Appends a point; a step at or before the last one first drops the points from that step on (a resumed run).
