@@ -32,6 +32,14 @@ step() {
   printf '\n==> [%d/%d] %s   (%s elapsed)\n' "$STEP" "$STEPS" "$*" "$(elapsed $((SECONDS - START)))" >&2
 }
 elapsed() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
+# Sets CPU to the CPU seconds (user + system) the commands this script ran have used so far. `times` must
+# run in this shell (a $(…) subshell starts from zero), so it writes to a file.
+TIMES_FILE="$(mktemp)"
+trap 'rm -f "$TIMES_FILE"' EXIT
+cpu_now() {
+  times > "$TIMES_FILE"
+  CPU=$(tail -n 1 "$TIMES_FILE" | awk '{ split($1, u, "m"); split($2, s, "m"); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+}
 die() { echo "demo.sh: error: $*" >&2; exit 1; }
 
 step "Debian packages"
@@ -71,6 +79,8 @@ TEACHER=checkpoints/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf
 RUN="runs/demo-$VARIANT"
 HELD_OUT=data/austen/persuasion.txt
 TRAIN_START=$SECONDS
+cpu_now
+TRAIN_CPU=$CPU
 if [ "$VARIANT" = quick ]; then
   # Short stages: windows of 256 tokens, 2 per step; 40 attention-transfer steps, 25 end-to-end steps.
   STAGE1=(--set schedule.steps=40 --set schedule.warmup_steps=4 --set data.seq_len=256 --set data.batch_size=2
@@ -99,4 +109,5 @@ step "Comparing student and teacher on the held-out $HELD_OUT (t2r compare)"
 
 echo >&2
 echo "report: $RUN/compare/report.md (plots: $RUN/compare/*.svg, every number: $RUN/compare/compare.json)" >&2
-echo "time: convert + train + compare $(elapsed $((SECONDS - TRAIN_START))), whole demo $(elapsed $((SECONDS - START)))" >&2
+cpu_now
+echo "time: convert + train + compare $(elapsed $((SECONDS - TRAIN_START))) wall, $(elapsed $((CPU - TRAIN_CPU))) CPU (user + system, $(nproc) cores); whole demo $(elapsed $((SECONDS - START)))" >&2
