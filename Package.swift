@@ -33,7 +33,7 @@ let package = Package(
                 swiftSettings: kernelFlags),
         .target(name: "Recipes", dependencies: ["Models", "Training", "Corpus", "Conversion"],
                 swiftSettings: kernelFlags),
-        .target(name: "Reporting", dependencies: ["TensorCore"], swiftSettings: kernelFlags),
+        .target(name: "Reporting", dependencies: ["Models", "Ops", "Training", "Tokenization", "TensorCore"], swiftSettings: kernelFlags),
         .executableTarget(
             name: "T2RCLI",
             dependencies: ["TensorCore", "CheckpointIO", "Ops", "Models", "Conversion", "Tokenization",
@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "CheckpointIO", "Models", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Conversion", "CheckpointIO", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Recipes", "Models", "Corpus", "Conversion", "CheckpointIO", "TestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Training", "Models", "Conversion", "TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["T2RCLI", "CheckpointIO", "TestSupport"]),
     ]
 )

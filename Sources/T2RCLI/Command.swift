@@ -18,6 +18,7 @@ var registeredCommands: [CommandEntry] { [
     CommandEntry(PerplexityCommand.self),
     CommandEntry(GenerateCommand.self),
     CommandEntry(LogitsCommand.self),
+    CommandEntry(CompareCommand.self),
     CommandEntry(BenchCommand.self),
 ] }
 

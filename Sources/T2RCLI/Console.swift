@@ -1,6 +1,7 @@
 // The CLI's only output channel: stdout for results, stderr for progress and errors. The library
 // never prints; commands format what it returns.
 import Foundation
+import Reporting
 
 final class Console: @unchecked Sendable {
     private let lock = NSLock()
@@ -22,15 +23,7 @@ final class Console: @unchecked Sendable {
 /// Number formatting helpers.
 enum Format {
     /// 20909312 -> "20,909,312"
-    static func grouped(_ n: Int) -> String {
-        let s = String(abs(n))
-        var out = ""
-        for (i, c) in s.enumerated() {
-            if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return (n < 0 ? "-" : "") + out
-    }
+    static func grouped(_ n: Int) -> String { ReportFormat.grouped(n) }
 
     static func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
 

@@ -67,7 +67,8 @@ public struct PerplexityResult: Sendable {
     public var perplexityStandardError: Double { perplexity * meanNLLStandardError }
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokensScored) / seconds : 0 }
 
-    mutating func add(_ values: [Double], firstPosition: Int) {
+    /// Adds the NLLs of consecutive scored tokens of one window, the first at `firstPosition` inside it.
+    public mutating func add(_ values: [Double], firstPosition: Int) {
         for (i, v) in values.enumerated() {
             sumNLL += v
             sumSquaredNLL += v * v
