@@ -12,15 +12,21 @@ protocol Benchmark {
     static var abstract: String { get }
     /// Options the benchmark reads (merged into `t2r bench`'s options).
     static var options: [OptionSpec] { get }
-    /// Runs the measurement; `log` writes progress to stderr.
-    static func run(_ args: ParsedArguments, log: (String) -> Void) throws -> [BenchmarkResult]
+    /// Runs the measurement; `session` holds the options, the progress log (stderr) and shared models.
+    static func run(_ session: BenchSession) throws -> [BenchmarkResult]
 }
 
 /// Benchmarks in help order. Add a line here for a new `Benchmark`.
 var registeredBenchmarks: [BenchmarkEntry] { [
     BenchmarkEntry(BLASBenchmark.self),
+    BenchmarkEntry(TeacherBenchmark.self),
+    BenchmarkEntry(StudentBenchmark.self),
+    BenchmarkEntry(Stage1Benchmark.self),
+    BenchmarkEntry(Stage2Benchmark.self),
+    BenchmarkEntry(DecodeBenchmark.self),
     BenchmarkEntry(DequantBenchmark.self),
     BenchmarkEntry(ReadBenchmark.self),
+    BenchmarkEntry(ConvertBenchmark.self),
 ] }
 
 /// A registered benchmark as a value.
@@ -28,7 +34,7 @@ struct BenchmarkEntry {
     let name: String
     let abstract: String
     let options: [OptionSpec]
-    let run: (ParsedArguments, (String) -> Void) throws -> [BenchmarkResult]
+    let run: (BenchSession) throws -> [BenchmarkResult]
     init<B: Benchmark>(_ b: B.Type) {
         name = b.name
         abstract = b.abstract
@@ -142,9 +148,11 @@ enum BenchCommand: Command {
         abstract: "Measure performance (dequantisation, checkpoint reading, …).",
         positionals: [PositionalSpec("name", help: "Which measurement: " + (registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ") + ".")],
         options: [OptionSpec("json", help: "Print one JSON object per result (one per line).")]
-            + uniqueOptions(registeredBenchmarks.flatMap(\.options)),
+            + uniqueOptions(BenchSession.options + registeredBenchmarks.flatMap(\.options)),
         discussion: "Measurements:\n" + registeredBenchmarks.map { "  " + pad($0.name, 10) + $0.abstract }.joined(separator: "\n")
-            + "\nOther processes share the cores: each result records the 1-minute load average when it ran.")
+            + "\nOther processes share the cores: each result records the 1-minute load average when it ran."
+            + "\nGFLOP/s count matrix-product work only (formulas in T2RCLI/Bench/FLOPCount.swift and BENCHMARKS.md); fraction ="
+            + "\nGFLOP/s ÷ the best 2-thread sgemm rate at model shapes, measured once in the same process.")
 
     static func uniqueOptions(_ options: [OptionSpec]) -> [OptionSpec] {
         var seen = Set<String>()
@@ -161,9 +169,12 @@ enum BenchCommand: Command {
         }
         let threadsBefore = ComputeThreads.count
         defer { ComputeThreads.configure(threads: threadsBefore) }
+        let session = BenchSession(args: args) { console.err($0) }
         for b in chosen {
+            session.current = b.name
             let load = ProcessStats.loadAverage
-            for var r in try b.run(args, { console.err("bench \(b.name): \($0)") }) {
+            for var r in try b.run(session) {
+                if r.gflops > 0 && r.sgemmGflops == 0 { r.sgemmGflops = session.referenceRate() }
                 r.extra.append(("load_average_1m", .double(load)))
                 console.out(args.flag("json") ? r.json.serialized() : r.line + "  (load \(Format.fixed(load, 2)))")
             }
