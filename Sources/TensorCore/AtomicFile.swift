@@ -10,17 +10,34 @@ public final class AtomicFileWriter {
     private var finished = false
     public private(set) var bytesWritten = 0
 
-    /// Creates the temporary file next to `path`.
-    public init(path: String) throws {
+    /// Direct I/O: an aligned staging buffer, written with O_DIRECT whenever it is full (nil: ordinary writes).
+    private var staging: UnsafeMutableRawPointer?
+    private var staged = 0
+    /// Staging size and the alignment O_DIRECT needs (offsets, sizes and addresses).
+    static let stagingBytes = 8 << 20
+    static let directAlignment = 4096
+
+    /// Creates the temporary file next to `path`. With `directIO` the data bypasses the page cache (O_DIRECT,
+    /// written from an aligned 8 MiB staging buffer): for multi-gigabyte outputs, where the page cache's
+    /// write-back is much slower than the device itself (measured 0.2–0.6 GB/s buffered vs 1.3 GB/s direct on
+    /// a virtio disk). Where the file system refuses O_DIRECT it falls back to ordinary writes.
+    public init(path: String, directIO: Bool = false) throws {
         self.path = path
         temporaryPath = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+        fd = directIO ? open(temporaryPath, flags | directFlag, 0o644) : -1
+        if fd >= 0 {
+            staging = UnsafeMutableRawPointer.allocate(byteCount: Self.stagingBytes, alignment: Self.directAlignment)
+        } else {
+            fd = open(temporaryPath, flags, 0o644)
+        }
         if fd < 0 {
             throw IOFailure(path: path, operation: "create a temporary file", reason: String(cString: strerror(errno)))
         }
     }
 
     deinit {
+        staging?.deallocate()
         if !finished {
             close(fd)
             unlink(temporaryPath)
@@ -29,16 +46,71 @@ public final class AtomicFileWriter {
 
     /// Appends bytes; throws on a short write (e.g. disk full), leaving the destination untouched.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        bytesWritten += bytes.count
+        guard let staging else { return try writeAll(bytes) }
         var off = 0
+        while off < bytes.count {
+            let n = min(bytes.count - off, Self.stagingBytes - staged)
+            (staging + staged).copyMemory(from: bytes.baseAddress! + off, byteCount: n)
+            staged += n
+            off += n
+            if staged == Self.stagingBytes { try flushStaging() }
+        }
+    }
+
+    /// Appends `count` bytes of the open file `source` (read with pread from `offset`; `sourcePath` names it in
+    /// errors). With direct I/O they are read straight into the staging buffer; sequential read(2)s get the
+    /// kernel's full read-ahead, unlike page faults on a mapping of a cold file.
+    public func write(copyingFrom source: Int32, offset: Int, count: Int, sourcePath: String) throws {
+        let scratch = staging == nil ? UnsafeMutableRawPointer.allocate(byteCount: Self.stagingBytes, alignment: Self.directAlignment) : nil
+        defer { scratch?.deallocate() }
+        var done = 0
+        while done < count {
+            let buffer = staging.map { $0 + staged } ?? scratch!
+            let room = staging == nil ? Self.stagingBytes : Self.stagingBytes - staged
+            let n = pread(source, buffer, min(room, count - done), off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IOFailure(path: sourcePath, operation: "read", reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { throw IOFailure(path: sourcePath, operation: "read", reason: "the file ends \(count - done) bytes early") }
+            done += n
+            bytesWritten += n
+            if staging != nil {
+                staged += n
+                if staged == Self.stagingBytes { try flushStaging() }
+            } else {
+                try writeAll(UnsafeRawBufferPointer(start: buffer, count: n))
+            }
+        }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var off = 0, fellBack = false
         while off < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EINVAL && staging != nil && off == 0 && !fellBack {
+                    // The file system accepted O_DIRECT at open but refuses this write: continue buffered.
+                    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~directFlag)
+                    fellBack = true
+                    continue
+                }
                 throw IOFailure(path: path, operation: "write", reason: String(cString: strerror(errno)))
             }
             off += n
         }
-        bytesWritten += bytes.count
+    }
+
+    /// Writes the staged bytes: whole buffers as they are; the last, partial one padded to the alignment
+    /// (the file is truncated to its true length on commit).
+    private func flushStaging() throws {
+        guard let staging, staged > 0 else { return }
+        let a = Self.directAlignment, padded = (staged + a - 1) / a * a
+        if padded > staged { (staging + staged).initializeMemory(as: UInt8.self, repeating: 0, count: padded - staged) }
+        try writeAll(UnsafeRawBufferPointer(start: staging, count: padded))
+        staged = 0
     }
 
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
@@ -46,6 +118,12 @@ public final class AtomicFileWriter {
 
     /// fsyncs, renames over the destination and fsyncs the directory.
     public func commit() throws {
+        if staging != nil {
+            try flushStaging()
+            if ftruncate(fd, off_t(bytesWritten)) != 0 {
+                throw IOFailure(path: path, operation: "truncate", reason: String(cString: strerror(errno)))
+            }
+        }
         if fsync(fd) != 0 { throw IOFailure(path: path, operation: "fsync", reason: String(cString: strerror(errno))) }
         close(fd)
         finished = true
@@ -65,6 +143,13 @@ public final class AtomicFileWriter {
         finished = true
     }
 }
+
+/// O_DIRECT, which Glibc's Swift module does not export (Linux values).
+#if arch(x86_64)
+let directFlag: Int32 = 0o40000
+#else
+let directFlag: Int32 = 0o200000
+#endif
 
 /// fsyncs the directory containing `path` so a rename in it is durable.
 public func syncDirectory(of path: String) {
