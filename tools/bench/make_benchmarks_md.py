@@ -90,6 +90,15 @@ def write(run, out):
              f"Load average before / after the run: {info.get('load_before', '?')} / {info.get('load_after', '?')} "
              f"(other processes share the cores; every ratio below compares figures from this one run). "
              f"The whole run took {fmt(info.get('seconds', 0) / 60, 0)} minutes.\n")
+    try:
+        load = float(str(info.get("load_before", "0")).split()[0])
+    except ValueError:
+        load = 0.0
+    if info.get("quick") or load > 1.0:
+        L.append(f"> **Not final figures**: {'a short (QUICK=1) run' if info.get('quick') else 'the run'} on a busy machine "
+                 f"(1-minute load {load:.2f} on {info.get('cores', '?')} cores before it started). Other processes take "
+                 "cores from every measurement, unevenly; run `tools/bench/run_benchmarks.sh` on a quiet machine for the "
+                 "figures to quote.\n")
     L.append("Produced by one command (from the repository root):\n")
     L.append("```\ntools/bench/run_benchmarks.sh\n```\n")
     L.append("which runs, in order: " + "; ".join(f"`{c}`" for c in info.get("commands", [])) + ".\n")
@@ -155,6 +164,10 @@ def write(run, out):
     if conv:
         row(f"convert ({conv['variant']}): input rate ÷ disk sequential read", pct(conv["fraction_of_disk_read"]), "≥ 80%",
             conv["fraction_of_disk_read"] >= 0.8)
+        row("convert input rate ÷ disk sequential write (the output is as large as the input)",
+            f"{pct(conv.get('fraction_of_disk_write'))} (read {fmt(conv['disk_read_gigabytes_per_second'], 2)} GB/s, "
+            f"write {fmt(conv.get('disk_write_gigabytes_per_second'), 2)} GB/s, convert {fmt(conv['gigabytes_per_second'], 2)} GB/s)",
+            "(bound)", None)
         row("convert peak RSS ÷ largest tensor", f"{conv['peak_rss_over_largest_tensor']:.2f}×", "≤ 2×",
             conv["peak_rss_over_largest_tensor"] <= 2)
     L.append("")

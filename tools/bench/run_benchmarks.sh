@@ -49,7 +49,7 @@ blas = next((l.split(": ", 1)[1].strip() for l in open(log) if l.startswith("ben
 info = {
     "date": time.strftime("%Y-%m-%d %H:%M %Z"), "cpu": cpu, "cores": os.cpu_count(),
     "memory": f"{int(mem) / 2**20:.0f} GiB", "os": platform.platform(), "blas": blas,
-    "load_before": lb, "load_after": la, "seconds": int(secs),
+    "load_before": lb, "load_after": la, "seconds": int(secs), "quick": os.environ.get("QUICK") == "1",
     "commands": [f"t2r bench all --json --threads {os.environ['THREADS']} --steps {os.environ['STEPS']} {bench_args}".strip(),
                  f"tools/peers/run_peers.sh run (THREADS={os.environ['THREADS']} CHUNKS={os.environ['CHUNKS']} STEPS={os.environ['STEPS']})"],
 }

@@ -6,18 +6,24 @@
 #   llama.cpp  built with cmake from the source vendored in the PyPI sdist of llama-cpp-python 0.3.36;
 #              llama-perplexity -c 512 -t $THREADS --chunks $CHUNKS on the SmolLM2 Q4_1 GGUF and on an F32
 #              re-save of it (llama-quantize --allow-requantize … F32), with data/austen/persuasion.txt.
-#              llama-perplexity computes logits for the scored second half of each chunk only.
+#              llama-perplexity computes logits for the scored second half of each chunk only; its default
+#              batch of 2048 evaluates 4 chunks per pass. Its rate: all tokens of all chunks over the time from
+#              "calculating perplexity" to "Final estimate" in its log (loading and tokenization excluded).
 #   PyTorch    the PyPI wheel (torch, transformers) in a venv: transformers' forward of SmolLM2 (exported by
 #              `t2r export`) and one plain-torch GSA stage-2 step (tools/peers/torch_peers.py).
 #
 # Usage: tools/peers/run_peers.sh [setup|run|all]   (default all; setup is idempotent)
-# Environment: THREADS (2), CHUNKS (32), STEPS (3), T2R (.build/release/t2r), T2R_PEERS_DIR.
+# Environment: THREADS (2), CHUNKS (32), STEPS (3), TORCH_CHUNKS (8), TORCH_STEPS (2), T2R (.build/release/t2r),
+# T2R_PEERS_DIR. PyTorch gets fewer chunks and steps by default: it is many times slower on this CPU (its
+# wheel's MKL), and a rate needs no more.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${T2R_PEERS_DIR:-$ROOT/tools/peers/.work}
 THREADS=${THREADS:-2}
 CHUNKS=${CHUNKS:-32}
 STEPS=${STEPS:-3}
+TORCH_CHUNKS=${TORCH_CHUNKS:-$((CHUNKS < 8 ? CHUNKS : 8))}
+TORCH_STEPS=${TORCH_STEPS:-$((STEPS < 2 ? STEPS : 2))}
 CTX=512
 T2R=${T2R:-$ROOT/.build/release/t2r}
 GGUF=$ROOT/checkpoints/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -70,14 +76,20 @@ import json, re, sys
 path, label, threads, chunks, ctx, model = sys.argv[1:]
 text = open(path, encoding="utf-8", errors="replace").read()
 ppl = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", text)
-ev = re.search(r"prompt eval time =\s*([0-9.]+) ms /\s*(\d+) tokens.*?([0-9.]+) tokens per second", text)
-if not ppl or not ev:
+plan = re.search(r"calculating perplexity over (\d+) chunks, n_ctx=(\d+), batch_size=(\d+), n_seq=(\d+)", text)
+# The evaluation time: from the log timestamps (M.SS.mmm.uuu) of the "calculating perplexity" line to the
+# "Final estimate" line (every pass plus the scoring; tokenization and model loading excluded).
+stamp = lambda m: (lambda p: int(p[0]) * 60 + int(p[1]) + int(p[2]) / 1e3 + int(p[3]) / 1e6)(m.group(1).split("."))
+t0 = re.search(r"^(\d+\.\d+\.\d+\.\d+) I perplexity: calculating perplexity", text, re.M)
+t1 = re.search(r"^(\d+\.\d+\.\d+\.\d+) I Final estimate", text, re.M)
+if not ppl or not plan or not t0 or not t1:
     sys.exit(f"cannot parse {path}:\n{text[-3000:]}")
-seconds, tokens = float(ev.group(1)) / 1000, int(ev.group(2))
+seconds, tokens = stamp(t1) - stamp(t0), int(plan.group(1)) * int(plan.group(2))
 print(json.dumps({"peer": "llama.cpp", "name": "teacher", "variant": f"ctx {ctx}, {label}",
                   "comparable": f"teacher/ctx {ctx}, scored-half logits", "seconds": seconds, "tokens": tokens,
                   "tokens_per_second": tokens / seconds, "perplexity": float(ppl.group(1)),
-                  "perplexity_error": float(ppl.group(2)), "threads": int(threads), "chunks": int(chunks),
+                  "perplexity_error": float(ppl.group(2)), "threads": int(threads), "chunks": int(plan.group(1)),
+                  "batch_size": int(plan.group(3)), "sequences_per_batch": int(plan.group(4)),
                   "model": model,
                   "command": f"llama-perplexity -m {model.split('/')[-1]} -f persuasion.txt -c {ctx} -t {threads} --chunks {chunks}"}))
 EOF
@@ -88,10 +100,10 @@ run() {
   perplexity "$F32" F32
   log "PyTorch: transformers teacher forward"
   "$VENV/bin/python" "$ROOT/tools/peers/torch_peers.py" teacher --hf "$HF" --text "$TEXT" --threads "$THREADS" \
-    --context "$CTX" --chunks "$CHUNKS"
+    --context "$CTX" --chunks "$TORCH_CHUNKS"
   log "PyTorch: plain-torch GSA stage-2 step"
   "$VENV/bin/python" "$ROOT/tools/peers/torch_peers.py" stage2 --hf "$HF" --text "$TEXT" --threads "$THREADS" \
-    --steps "$STEPS"
+    --steps "$TORCH_STEPS"
   "$VENV/bin/python" "$ROOT/tools/peers/torch_peers.py" matmul --threads "$THREADS"
 }
 

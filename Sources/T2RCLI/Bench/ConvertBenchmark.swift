@@ -2,7 +2,8 @@
 // Hugging Face checkpoint (BF16, sharded like the published one, random values) into the scratch
 // directory, evicts its pages from the page cache (fdatasync + POSIX_FADV_DONTNEED per shard; no root
 // needed, and `resident_fraction` checks it), measures the disk's sequential read rate by reading the
-// shards once with read(2), evicts them again, then runs `t2r convert` on it as a child process and
+// shards once with read(2) and its write rate by writing up to 2 GiB with O_DIRECT (as convert writes),
+// evicts the shards again, then runs `t2r convert` on it as a child process and
 // reports input bytes per second (as a fraction of the read rate) and the child's peak RSS (wait4
 // ru_maxrss) against the largest tensor. Both directories are removed afterwards.
 import CheckpointIO
@@ -68,6 +69,13 @@ enum ConvertBenchmark: Benchmark {
         session.log("sequential read: \(Format.fixed(diskRate / 1e9, 2)) GB/s (\(Format.bytes(readBytes)) in \(Format.fixed(readSeconds, 1)) s, "
             + "\(Format.fixed(100 * residentBefore, 1))% resident before)")
 
+        // The disk's sequential write rate as convert writes (O_DIRECT through AtomicFileWriter, then fsync):
+        // the output is as large as the input, so this bounds the conversion too.
+        let writeStart = monotonicNow()
+        let written = try writeTestFile(FileSystem.join(scratch, "write-rate.bin"), bytes: min(inputBytes, 2 << 30))
+        let writeRate = Double(written) / (monotonicNow() - writeStart)
+        session.log("sequential write (O_DIRECT): \(Format.fixed(writeRate / 1e9, 2)) GB/s")
+
         // `t2r convert` in a child process, from a cold page cache again.
         try evict(files)
         let residentConvert = try residentFraction(files)
@@ -87,6 +95,8 @@ enum ConvertBenchmark: Benchmark {
                    ("peak_rss_over_largest_tensor", .double(Double(child.maxRSS) / Double(largest))),
                    ("disk_read_gigabytes_per_second", .double(diskRate / 1e9)),
                    ("fraction_of_disk_read", .double(rate / diskRate)),
+                   ("disk_write_gigabytes_per_second", .double(writeRate / 1e9)),
+                   ("fraction_of_disk_write", .double(rate / writeRate)),
                    ("resident_fraction_before_read", .double(residentBefore)),
                    ("resident_fraction_before_convert", .double(residentConvert))]
         return [r]
@@ -100,6 +110,23 @@ enum ConvertBenchmark: Benchmark {
             x ^= x &<< 13; x ^= x &>> 7; x ^= x &<< 17
             p[j] = (x & 0x80FF_80FF_80FF_80FF) | 0x3F00_3F00_3F00_3F00  // four BF16 values
         }
+    }
+
+    /// Writes `bytes` bytes (8 MiB at a time) to `path` with direct I/O, commits and removes the file.
+    static func writeTestFile(_ path: String, bytes: Int) throws -> Int {
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 << 20, alignment: 4096)
+        defer { chunk.deallocate() }
+        fillBF16(chunk, seed: 99)
+        let w = try AtomicFileWriter(path: path, directIO: true)
+        var left = bytes
+        while left > 0 {
+            let n = min(left, chunk.count)
+            try w.write(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+            left -= n
+        }
+        try w.commit()
+        FileSystem.remove(path)
+        return bytes
     }
 
     static func freeBytes(_ path: String) -> Int {
