@@ -55,7 +55,7 @@ enum ConvertBenchmark: Benchmark {
             }
         }
         let generation = monotonicNow()
-        let files = try ShardedSafetensorsWriter.write(entries, to: teacherDir, maxShardBytes: 5_000_000_000)
+        let files = try ShardedSafetensorsWriter.write(entries, to: teacherDir, maxShardBytes: 5_000_000_000, directIO: true)
             .filter { $0.hasSuffix(".safetensors") }.map { FileSystem.join(teacherDir, $0) }
         session.log("written in \(Format.fixed(monotonicNow() - generation, 1)) s (\(files.count) shards)")
 

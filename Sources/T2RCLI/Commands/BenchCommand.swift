@@ -1,4 +1,4 @@
-// `t2r bench <name> [--json]`: performance measurements. Each measurement is a `Benchmark` in its own
+// `t2r bench <name>[,<name>…] [--json]`: performance measurements. Each measurement is a `Benchmark` in its own
 // file under T2RCLI/Bench/ and one line in `registeredBenchmarks`; this command parses the options they
 // declare, runs one (or `all`), and prints a line per result, or one JSON object per line with --json.
 import Foundation
@@ -146,7 +146,8 @@ enum BenchCommand: Command {
     static let spec = CommandSpec(
         name: "bench",
         abstract: "Measure performance (dequantisation, checkpoint reading, …).",
-        positionals: [PositionalSpec("name", help: "Which measurement: " + (registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ") + ".")],
+        positionals: [PositionalSpec("name", help: "Which measurement: " + (registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ")
+                + "; several separated by commas.")],
         options: [OptionSpec("json", help: "Print one JSON object per result (one per line).")]
             + uniqueOptions(BenchSession.options + registeredBenchmarks.flatMap(\.options)),
         discussion: "Measurements:\n" + registeredBenchmarks.map { "  " + pad($0.name, 10) + $0.abstract }.joined(separator: "\n")
@@ -160,12 +161,16 @@ enum BenchCommand: Command {
     }
 
     static func run(_ args: ParsedArguments, _ console: Console) throws -> Int32 {
-        let name = args.positionals[0]
-        let chosen = name == "all" ? registeredBenchmarks : registeredBenchmarks.filter { $0.name == name }
-        guard !chosen.isEmpty else {
-            var msg = "unknown benchmark '\(name)' (expected \((registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ")))"
-            if let s = ArgumentParser.suggestion(name, registeredBenchmarks.map(\.name)) { msg += "; did you mean '\(s)'?" }
-            throw UsageError(message: msg, command: spec.name)
+        // "all", one name, or several separated by commas (run in the order given, sharing loaded models).
+        let spec0 = args.positionals[0]
+        var chosen: [BenchmarkEntry] = []
+        for name in spec0 == "all" ? registeredBenchmarks.map(\.name) : spec0.split(separator: ",").map(String.init) {
+            guard let b = registeredBenchmarks.first(where: { $0.name == name }) else {
+                var msg = "unknown benchmark '\(name)' (expected \((registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ")))"
+                if let s = ArgumentParser.suggestion(name, registeredBenchmarks.map(\.name)) { msg += "; did you mean '\(s)'?" }
+                throw UsageError(message: msg, command: spec.name)
+            }
+            chosen.append(b)
         }
         let threadsBefore = ComputeThreads.count
         defer { ComputeThreads.configure(threads: threadsBefore) }
