@@ -112,6 +112,25 @@ import Testing
         #expect(decode[2].2 > 0 && decode[2].2 == decode[3].2)
     }
 
+    @Test func convertStreamsWithFlatMemory() throws {
+        // A one-layer Mistral-7B-shaped checkpoint (0.96 GB): converted from a cold page cache by a child
+        // `t2r convert`, whose peak RSS stays far below its largest tensor (the 262 MB embedding).
+        let dir = Fixtures.temporaryDirectory()
+        defer { removeTree(dir) }
+        let r = try T2RBinary.run(["bench", "convert", "--convert-layers", "1", "--dir", dir, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = try JSONParser.parse(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(v["largest_tensor_bytes"]?.intValue == 32000 * 4096 * 2)
+        #expect((v["peak_rss_over_largest_tensor"]?.doubleValue ?? 9) < 1)
+        #expect((v["peak_rss_bytes"]?.intValue ?? 0) > 0)
+        #expect((v["resident_fraction_before_convert"]?.doubleValue ?? 1) < 0.05)
+        // The student holds every teacher tensor plus f_proj [Hkv·M, D] and g_norm: about as large.
+        let input = Double(v["input_bytes"]?.intValue ?? 0), output = Double(v["output_bytes"]?.intValue ?? 0)
+        #expect(input > 9e8 && abs(output / input - 1) < 0.02)
+        #expect((v["disk_read_gigabytes_per_second"]?.doubleValue ?? 0) > 0 && (v["fraction_of_disk_read"]?.doubleValue ?? 0) > 0)
+        #expect(try FileSystem.listDirectory(dir).isEmpty)
+    }
+
     @Test func severalNamesAndUnknownNames() throws {
         let r = try T2RBinary.run(["bench", "dequant,nope"])
         #expect(r.status == 64 && r.stderr.contains("unknown benchmark 'nope'"))

@@ -238,8 +238,9 @@ PEER_NOTES = """Notes on the peers:
   compared with (`teacher`, scored-half logits) does the same. Its rate is llama.cpp's own "prompt eval" figure
   (all tokens of all chunks over the evaluation time, tokenization and model loading excluded), as t2r's is.
 - The Q4_1 run multiplies quantised weights by Q8-quantised activations; the F32 run uses the dequantised weights
-  t2r also uses, so its perplexity should match t2r's to float-rounding level, while Q4_1's differs by the
-  activation quantisation (within its ± standard error).
+  t2r also uses, so its perplexity matches t2r's up to rounding — the remaining gap (hundredths of a percent)
+  comes from llama.cpp keeping its KV cache in F16 by default — while Q4_1's differs by the activation
+  quantisation (well within its ± standard error).
 - PyTorch is the PyPI wheel (its fp32 matmul goes to the bundled MKL; the `blas` row shows its matmul rate on this
   CPU). The stage-2 peer is the GSA student in plain torch ops: a chunked GSA (C = 64, masked matmuls within a
   chunk, states carried across chunks; checked against the per-step recurrence by `torch_peers.py check`) with
@@ -276,9 +277,11 @@ Measurements:
 - `decode`: prefill to each context, then 16 single-token steps; the median step.
 - `dequant`, `read`: GGUF dequantisation and BF16 safetensors reading throughput (memory-bound).
 - `convert`: a synthetic Mistral-7B-shaped BF16 checkpoint (sharded like the published one) is written, evicted
-  from the page cache (fdatasync + POSIX_FADV_DONTNEED; the residency is checked with mincore), read once with
-  read(2) for the disk's sequential rate, evicted again, and converted by `t2r convert` in a child process
-  (wall time and wait4 peak RSS).
+  from the page cache (fdatasync + POSIX_FADV_DONTNEED; the residency is checked with mincore), read twice with
+  read(2) for the disk's sequential rate (the better pass), evicted again, and converted by `t2r convert` in a child process
+  (wall time, and its peak RSS: VmHWM sampled every 5 ms). Same-dtype tensors are copied with read(2) into an
+  O_DIRECT output (page-cache write-back is several times slower than the device here), so the conversion is
+  bounded by the disk's write rate, which the run also measures.
 """
 
 

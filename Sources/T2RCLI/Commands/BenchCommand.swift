@@ -114,8 +114,11 @@ enum ProcessStats {
     /// Peak resident set size in bytes (VmHWM).
     static var peakRSS: Int { statusField("VmHWM:") }
 
-    private static func statusField(_ field: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    /// Peak resident set size of process `pid` (0 once it has exited).
+    static func peakRSS(pid: pid_t) -> Int { statusField("VmHWM:", process: String(pid)) }
+
+    private static func statusField(_ field: String, process: String = "self") -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kb = Int(line.dropFirst(field.count).trimmingCharacters(in: .whitespaces).split(separator: " ")[0])
         else { return 0 }
