@@ -1,6 +1,7 @@
 // Crash-safe file writing: data goes to a temporary file in the destination directory, is fsynced,
 // then renamed over the destination (and the directory fsynced), so a crash leaves either the old
 // file or the new one, never a torn one.
+import Dispatch
 import Glibc
 
 public final class AtomicFileWriter {
@@ -13,6 +14,11 @@ public final class AtomicFileWriter {
     /// Direct I/O: an aligned staging buffer, written with O_DIRECT whenever it is full (nil: ordinary writes).
     private var staging: UnsafeMutableRawPointer?
     private var staged = 0
+    /// Direct I/O writes a full buffer in the background (write-behind) while the other one fills, so reading
+    /// the next data overlaps the device write; at most one write is in flight, so the file grows in order.
+    private var spare: UnsafeMutableRawPointer?
+    private var inFlight: DispatchGroup?
+    private let inFlightError = WriteErrorSlot()
     /// Staging size and the alignment O_DIRECT needs (offsets, sizes and addresses).
     static let stagingBytes = 8 << 20
     static let directAlignment = 4096
@@ -37,7 +43,9 @@ public final class AtomicFileWriter {
     }
 
     deinit {
+        inFlight?.wait()
         staging?.deallocate()
+        spare?.deallocate()
         if !finished {
             close(fd)
             unlink(temporaryPath)
@@ -47,11 +55,12 @@ public final class AtomicFileWriter {
     /// Appends bytes; throws on a short write (e.g. disk full), leaving the destination untouched.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         bytesWritten += bytes.count
-        guard let staging else { return try writeAll(bytes) }
+        guard staging != nil else { return try writeAll(bytes) }
         var off = 0
         while off < bytes.count {
+            // `staging` changes at every flush (the full buffer goes to the background writer).
             let n = min(bytes.count - off, Self.stagingBytes - staged)
-            (staging + staged).copyMemory(from: bytes.baseAddress! + off, byteCount: n)
+            (staging! + staged).copyMemory(from: bytes.baseAddress! + off, byteCount: n)
             staged += n
             off += n
             if staged == Self.stagingBytes { try flushStaging() }
@@ -86,31 +95,61 @@ public final class AtomicFileWriter {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        if let reason = Self.writeFully(fd, bytes, directFallback: staging != nil) {
+            throw IOFailure(path: path, operation: "write", reason: reason)
+        }
+    }
+
+    /// Writes every byte (retrying short writes and EINTR); nil on success, else the reason. With
+    /// `directFallback`, an EINVAL on the first attempt (a file system that accepted O_DIRECT at open but
+    /// refuses the write) clears O_DIRECT and retries buffered.
+    static func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, directFallback: Bool) -> String? {
         var off = 0, fellBack = false
         while off < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
-                if errno == EINVAL && staging != nil && off == 0 && !fellBack {
-                    // The file system accepted O_DIRECT at open but refuses this write: continue buffered.
+                if errno == EINVAL && directFallback && off == 0 && !fellBack {
                     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~directFlag)
                     fellBack = true
                     continue
                 }
-                throw IOFailure(path: path, operation: "write", reason: String(cString: strerror(errno)))
+                return String(cString: strerror(errno))
             }
             off += n
         }
+        return nil
     }
 
-    /// Writes the staged bytes: whole buffers as they are; the last, partial one padded to the alignment
-    /// (the file is truncated to its true length on commit).
-    private func flushStaging() throws {
-        guard let staging, staged > 0 else { return }
+    /// Waits for the background write, rethrowing its failure.
+    private func waitForWrite() throws {
+        guard let g = inFlight else { return }
+        g.wait()
+        inFlight = nil
+        if let reason = inFlightError.reason {
+            inFlightError.reason = nil
+            throw IOFailure(path: path, operation: "write", reason: reason)
+        }
+    }
+
+    /// Writes the staged bytes: a full buffer in the background (the spare buffer takes its place), the last,
+    /// partial one (`final`) padded to the alignment and synchronously (the file is truncated to its true
+    /// length on commit).
+    private func flushStaging(final: Bool = false) throws {
+        try waitForWrite()
+        guard let buffer = staging, staged > 0 else { return }
         let a = Self.directAlignment, padded = (staged + a - 1) / a * a
-        if padded > staged { (staging + staged).initializeMemory(as: UInt8.self, repeating: 0, count: padded - staged) }
-        try writeAll(UnsafeRawBufferPointer(start: staging, count: padded))
+        if padded > staged { (buffer + staged).initializeMemory(as: UInt8.self, repeating: 0, count: padded - staged) }
         staged = 0
+        if final { return try writeAll(UnsafeRawBufferPointer(start: buffer, count: padded)) }
+        let group = DispatchGroup(), slot = inFlightError, fd = self.fd, address = UInt(bitPattern: buffer)
+        DispatchQueue.global().async(group: group) {
+            slot.reason = Self.writeFully(fd, UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address), count: padded),
+                                          directFallback: true)
+        }
+        inFlight = group
+        staging = spare ?? UnsafeMutableRawPointer.allocate(byteCount: Self.stagingBytes, alignment: Self.directAlignment)
+        spare = buffer
     }
 
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
@@ -119,7 +158,7 @@ public final class AtomicFileWriter {
     /// fsyncs, renames over the destination and fsyncs the directory.
     public func commit() throws {
         if staging != nil {
-            try flushStaging()
+            try flushStaging(final: true)
             if ftruncate(fd, off_t(bytesWritten)) != 0 {
                 throw IOFailure(path: path, operation: "truncate", reason: String(cString: strerror(errno)))
             }
@@ -138,10 +177,17 @@ public final class AtomicFileWriter {
     /// Removes the temporary file without touching the destination.
     public func abandon() {
         guard !finished else { return }
+        inFlight?.wait()
+        inFlight = nil
         close(fd)
         unlink(temporaryPath)
         finished = true
     }
+}
+
+/// The outcome of a background write, read after its DispatchGroup has been waited on (which orders the accesses).
+final class WriteErrorSlot: @unchecked Sendable {
+    var reason: String?
 }
 
 /// O_DIRECT, which Glibc's Swift module does not export (Linux values).

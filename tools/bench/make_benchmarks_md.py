@@ -280,8 +280,10 @@ Measurements:
   from the page cache (fdatasync + POSIX_FADV_DONTNEED; the residency is checked with mincore), read twice with
   read(2) for the disk's sequential rate (the better pass), evicted again, and converted by `t2r convert` in a child process
   (wall time, and its peak RSS: VmHWM sampled every 5 ms). Same-dtype tensors are copied with read(2) into an
-  O_DIRECT output (page-cache write-back is several times slower than the device here), so the conversion is
-  bounded by the disk's write rate, which the run also measures.
+  O_DIRECT output written behind in the background (page-cache write-back is several times slower than the
+  device here). The output is as large as the input, so the conversion moves twice the bytes a read does: it is
+  bounded by the device's combined read + write bandwidth, not by its read rate alone; the run also measures the
+  write rate (2 GiB with O_DIRECT).
 """
 
 
