@@ -5,7 +5,10 @@
 # BENCHMARKS.md with every ratio taken from this run. Raw results stay in out/bench/<date>/.
 # Run it on a quiet machine: other processes on the cores change every figure (the load average is recorded).
 #
-#   tools/bench/run_benchmarks.sh            # full run (about 30 minutes on 2 cores, plus a first-time setup)
+#   tools/bench/run_benchmarks.sh            # full run: about 15-20 minutes on a quiet 2-core machine (t2r ~8,
+#                                            # peers ~8), plus a one-time setup (llama.cpp build ~10 min on 2 cores,
+#                                            # torch + transformers ~3 GB download); ~30 GB free in $TMPDIR or /tmp
+#                                            # for the 7B-shaped convert (BENCH_ARGS="--convert-layers 8" needs ~8)
 #   QUICK=1 tools/bench/run_benchmarks.sh    # short settings for trying the pipeline (figures not meaningful)
 #
 # Environment: QUICK=1, THREADS (2), CHUNKS (32), OUT (run directory), BENCH_ARGS (extra `t2r bench` options,
