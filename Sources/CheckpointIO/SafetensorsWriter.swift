@@ -3,6 +3,7 @@
 // the header; the header padded with spaces to a multiple of 8. Tensor data is produced one tensor
 // at a time by a closure, so a writer streaming a large model holds one tensor in memory.
 // The file is written to a temporary name and renamed into place (TensorCore/AtomicFile.swift).
+import Glibc
 import TensorCore
 
 public struct SafetensorsEntry {
@@ -15,6 +16,9 @@ public struct SafetensorsEntry {
     /// they are without an intermediate buffer; `release` runs once they are written.
     public let borrow: (() throws -> UnsafeRawBufferPointer)?
     public let release: (() -> Void)?
+    /// Alternatively: bytes copied from a range of a file with read(2) (no mapping, so a cold input is read
+    /// with the kernel's full read-ahead and the writer's memory stays flat).
+    public let copy: FileRange?
 
     public init(name: String, dtype: SafetensorsDType, shape: [Int],
                 fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Void) {
@@ -24,6 +28,7 @@ public struct SafetensorsEntry {
         self.fill = fill
         borrow = nil
         release = nil
+        copy = nil
     }
 
     /// An entry whose bytes are borrowed from existing memory (streamed straight to the file).
@@ -35,6 +40,19 @@ public struct SafetensorsEntry {
         fill = nil
         self.borrow = borrow
         self.release = release
+        copy = nil
+    }
+
+    /// An entry whose bytes are copied from `range` of a file (streamed through the writer in 8 MiB pieces);
+    /// `release` runs once they are written.
+    public init(name: String, dtype: SafetensorsDType, shape: [Int], copyFrom range: FileRange, release: (() -> Void)? = nil) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        fill = nil
+        borrow = nil
+        self.release = release
+        copy = range
     }
 
     /// An entry writing a Float32 tensor in `dtype` (F32, F16 or BF16; rounded to nearest-even).
@@ -68,6 +86,18 @@ public struct SafetensorsEntry {
         guard let n = Shape.elementCount(shape) else { return nil }
         let (bits, o) = n.multipliedReportingOverflow(by: dtype.bitSize)
         return o || bits % 8 != 0 ? nil : bits / 8
+    }
+}
+
+/// A byte range of a file.
+public struct FileRange: Sendable, Equatable {
+    public let path: String
+    public let offset: Int
+    public let count: Int
+    public init(path: String, offset: Int, count: Int) {
+        self.path = path
+        self.offset = offset
+        self.count = count
     }
 }
 
@@ -115,20 +145,39 @@ public enum SafetensorsWriter {
         return (header, order, sizes)
     }
 
-    /// Writes a safetensors file atomically.
+    /// Writes a safetensors file atomically. `directIO` bypasses the page cache for the output (multi-gigabyte
+    /// checkpoints; AtomicFileWriter).
     public static func write(_ entries: [SafetensorsEntry], metadata: [String: String]? = ["format": "pt"],
-                             to path: String) throws {
+                             to path: String, directIO: Bool = false) throws {
         let (header, order, sizes) = try layout(entries, metadata: metadata, path: path)
-        let w = try AtomicFileWriter(path: path)
+        let w = try AtomicFileWriter(path: path, directIO: directIO)
         var n = UInt64(header.count).littleEndian
         try withUnsafeBytes(of: &n) { try w.write($0) }
         try w.write(header)
         let maxSize = order.filter { entries[$0].fill != nil }.map { sizes[$0] }.max() ?? 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(maxSize, 1), alignment: 64)
         defer { buffer.deallocate() }
+        var source: (path: String, fd: Int32)?
+        defer { if let source { close(source.fd) } }
         for i in order where sizes[i] > 0 {
             let e = entries[i]
-            if let borrow = e.borrow {
+            if let r = e.copy {
+                guard r.count == sizes[i] else {
+                    throw SafetensorsError.invalidTensorForWriting(file: path, tensor: e.name, detail: "\(r.count) bytes supplied, \(sizes[i]) expected")
+                }
+                if source?.path != r.path {
+                    if let source { close(source.fd) }
+                    source = nil
+                    let fd = open(r.path, O_RDONLY | O_CLOEXEC)
+                    if fd < 0 { throw IOFailure(path: r.path, operation: "open", reason: String(cString: strerror(errno))) }
+                    source = (r.path, fd)
+                    _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+                }
+                try w.write(copyingFrom: source!.fd, offset: r.offset, count: r.count, sourcePath: r.path)
+                // The source pages are not needed again: leave the page cache to the output's readers.
+                _ = posix_fadvise(source!.fd, off_t(r.offset), off_t(r.count), Int32(POSIX_FADV_DONTNEED))
+                e.release?()
+            } else if let borrow = e.borrow {
                 let bytes = try borrow()
                 guard bytes.count == sizes[i] else {
                     throw SafetensorsError.invalidTensorForWriting(file: path, tensor: e.name,

@@ -8,7 +8,7 @@ public enum ShardedSafetensorsWriter {
     /// Writes `entries` into `directory`; returns the file names written (the index last, if any).
     @discardableResult
     public static func write(_ entries: [SafetensorsEntry], to directory: String, maxShardBytes: Int,
-                             metadata: [String: String] = ["format": "pt"],
+                             metadata: [String: String] = ["format": "pt"], directIO: Bool = false,
                              progress: (String, Int, Int) -> Void = { _, _, _ in }) throws -> [String] {
         var shards: [[Int]] = [[]]
         var current = 0
@@ -25,7 +25,7 @@ public enum ShardedSafetensorsWriter {
         }
         if shards.count == 1 {
             progress("model.safetensors", 1, 1)
-            try SafetensorsWriter.write(entries, metadata: metadata, to: FileSystem.join(directory, "model.safetensors"))
+            try SafetensorsWriter.write(entries, metadata: metadata, to: FileSystem.join(directory, "model.safetensors"), directIO: directIO)
             return ["model.safetensors"]
         }
         var files: [String] = []
@@ -34,7 +34,7 @@ public enum ShardedSafetensorsWriter {
         for (k, idx) in shards.enumerated() {
             let name = "model-\(pad5(k + 1))-of-\(pad5(shards.count)).safetensors"
             progress(name, k + 1, shards.count)
-            try SafetensorsWriter.write(idx.map { entries[$0] }, metadata: metadata, to: FileSystem.join(directory, name))
+            try SafetensorsWriter.write(idx.map { entries[$0] }, metadata: metadata, to: FileSystem.join(directory, name), directIO: directIO)
             for i in idx {
                 weightMap.append((entries[i].name, .string(name)))
                 total += entries[i].byteCount!

@@ -156,9 +156,10 @@ public enum GSAConverter {
                     throw ConversionError(path: teacher.path, reason: "teacher tensor `\(srcName)` has shape \(info.shape), the student needs \(shape)")
                 }
                 if let raw, let r = try raw.rawTensor(srcName), r.dtype == dtype {
-                    // Same dtype: stream the mapped bytes straight to the output, then drop the pages.
-                    entries.append(SafetensorsEntry(name: name, dtype: dtype, shape: shape, borrow: { r.bytes },
-                                                    release: { r.file.adviseDone(offset: r.offset, length: r.bytes.count) }))
+                    // Same dtype: copy the bytes from the file to the output with read(2) (never mapped, so RSS
+                    // stays flat and a cold input gets the kernel's full read-ahead).
+                    entries.append(SafetensorsEntry(name: name, dtype: dtype, shape: shape,
+                                                    copyFrom: FileRange(path: r.file.path, offset: r.offset, count: r.bytes.count)))
                 } else {
                     let store = teacher.store
                     entries.append(floatEntry(name: name, dtype: dtype, shape: shape) { try store.loadFloat32(srcName) })
@@ -211,7 +212,8 @@ public enum GSAConverter {
                                     ("dtype", .string(info.storageType.name)), ("action", .string("dropped")), ("reason", .string(reason))]))
         }
 
-        let files = try ShardedSafetensorsWriter.write(entries, to: outputDirectory, maxShardBytes: o.maxShardBytes) { name, _, _ in
+        // Direct I/O for the weights: a converted 7B model is gigabytes, and page-cache write-back is the bottleneck.
+        let files = try ShardedSafetensorsWriter.write(entries, to: outputDirectory, maxShardBytes: o.maxShardBytes, directIO: true) { name, _, _ in
             progress(.file(name: name))
         }
         try writeFileAtomically(FileSystem.join(outputDirectory, "config.json"), text: sc.json.serialized(indent: 2) + "\n")
@@ -246,6 +248,11 @@ public enum GSAConverter {
 
     /// Wraps an entry so writing it reports progress.
     static func reporting(_ e: SafetensorsEntry, index: Int, count: Int, progress: @escaping (ConversionEvent) -> Void) -> SafetensorsEntry {
+        if let range = e.copy {
+            return SafetensorsEntry(name: e.name, dtype: e.dtype, shape: e.shape, copyFrom: range) {
+                progress(.tensor(index: index, count: count, name: e.name))
+            }
+        }
         if let borrow = e.borrow {
             return SafetensorsEntry(name: e.name, dtype: e.dtype, shape: e.shape, borrow: {
                 progress(.tensor(index: index, count: count, name: e.name))

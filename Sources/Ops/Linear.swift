@@ -4,13 +4,6 @@ import TensorCore
 /// y: [N, out] = x: [N, in] · w: [out, in]ᵀ  (+ y when `accumulate`).
 @inline(__always)
 public func linearForward(_ y: Tensor, _ x: Tensor, _ w: Tensor, accumulate: Bool = false) {
-    if x.rowCount == 1 {
-        // One row (a decode step): sgemv reads W once; sgemm would first copy (pack) all of W.
-        precondition(w.lastDim == x.lastDim && y.count == w.rowCount, "linearForward: y \(Shape.describe(y.shape)) = x \(Shape.describe(x.shape)) · w \(Shape.describe(w.shape))ᵀ")
-        BLAS.sgemv(trans: false, rows: w.rowCount, cols: w.lastDim, a: w.pointer, lda: w.lastDim, x: x.pointer,
-                   beta: accumulate ? 1 : 0, y: y.pointer)
-        return
-    }
     matmulABt(y, x, w, accumulate: accumulate)
 }
 

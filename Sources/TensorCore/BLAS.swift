@@ -34,6 +34,12 @@ public func matmulABt(_ c: Tensor, _ a: Tensor, _ b: Tensor, alpha: Float = 1, a
     let m = a.rowCount, k = a.lastDim, n = b.rowCount
     precondition(b.lastDim == k && c.rowCount == m && c.lastDim == n,
                  "matmulABt: c \(Shape.describe(c.shape)) = a \(Shape.describe(a.shape)) · b \(Shape.describe(b.shape))ᵀ")
+    if m == 1 {
+        // One row (a decode step): a matrix-vector product reads b once, where sgemm would first pack it.
+        BLAS.sgemv(trans: false, rows: n, cols: k, alpha: alpha, a: b.pointer, lda: k, x: a.pointer,
+                   beta: accumulate ? 1 : 0, y: c.pointer)
+        return
+    }
     BLAS.sgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: alpha, a: a.pointer, lda: k,
                b: b.pointer, ldb: k, beta: accumulate ? 1 : 0, c: c.pointer, ldc: n)
 }

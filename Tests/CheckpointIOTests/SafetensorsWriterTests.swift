@@ -20,6 +20,32 @@ import Testing
         #expect(try readFile(out) == readFile(refPath))
     }
 
+    @Test(arguments: [false, true])
+    func copiesTensorsFromFileRanges(directIO: Bool) throws {
+        // The tensors of the reference file, copied by file range (as `t2r convert` copies same-dtype tensors),
+        // give the same file as writing them from memory.
+        let refPath = Fixtures.fixture("safetensors/reference.safetensors")
+        let ref = try SafetensorsFile(path: refPath)
+        var released: [String] = []
+        let entries = try ref.entries.map { e in
+            let raw = try #require(try ref.rawTensor(e.name))
+            return SafetensorsEntry(name: e.name, dtype: e.dtype, shape: e.shape,
+                                    copyFrom: FileRange(path: refPath, offset: raw.offset, count: raw.bytes.count)) { released.append(e.name) }
+        }
+        let out = "\(Fixtures.temporaryDirectory())/copy.safetensors"
+        try SafetensorsWriter.write(entries, metadata: ["format": "pt"], to: out, directIO: directIO)
+        #expect(try readFile(out) == readFile(refPath))
+        #expect(Set(released) == Set(ref.entries.filter { $0.end > $0.begin }.map(\.name)))
+    }
+
+    @Test func aFileRangeOfTheWrongSizeIsRejected() throws {
+        let refPath = Fixtures.fixture("safetensors/reference.safetensors")
+        let e = SafetensorsEntry(name: "x", dtype: .F32, shape: [4], copyFrom: FileRange(path: refPath, offset: 0, count: 12))
+        #expect(throws: SafetensorsError.self) {
+            try SafetensorsWriter.write([e], to: "\(Fixtures.temporaryDirectory())/bad.safetensors")
+        }
+    }
+
     @Test func roundTripIsBitIdentical() throws {
         var rng = SeededRNG(seed: 7)
         let a = Tensor(zeros: [5, 3]); a.fillNormal(std: 1, rng: &rng)

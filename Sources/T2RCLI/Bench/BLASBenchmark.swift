@@ -1,6 +1,6 @@
 // `t2r bench blas`: the machine's limit — OpenBLAS sgemm GFLOP/s at the shapes the models use, with one
 // thread and with two. Every other measurement is reported as a fraction of the best 2-thread rate
-// measured here (in the same process, so the same load).
+// measured here (in the same process, so the same load; `BenchSession.referenceRate`).
 import Foundation
 import TensorCore
 
@@ -19,16 +19,6 @@ enum BLASBenchmark: Benchmark {
         ("1536×576×2048 dW (Aᵀ)", 1536, 576, 2048, true, false),
         ("1024 square", 1024, 1024, 1024, false, false),
     ]
-
-    nonisolated(unsafe) private static var cachedRate: Double?
-
-    /// The best 2-thread sgemm rate over `shapes` (GFLOP/s), measured once per process.
-    static func referenceRate() -> Double {
-        if let r = cachedRate { return r }
-        let r = measure(threads: 2).map(\.1).max() ?? 0
-        cachedRate = r
-        return r
-    }
 
     /// GFLOP/s per shape with `threads` threads (best of several timed repetitions of ≥ 0.3 s).
     static func measure(threads: Int) -> [(String, Double)] {
@@ -59,8 +49,8 @@ enum BLASBenchmark: Benchmark {
         return out
     }
 
-    static func run(_ args: ParsedArguments, log: (String) -> Void) throws -> [BenchmarkResult] {
-        log(ComputeThreads.blasDescription)
+    static func run(_ session: BenchSession) throws -> [BenchmarkResult] {
+        session.log(ComputeThreads.blasDescription)
         var results: [BenchmarkResult] = []
         var best2 = 0.0
         for threads in [1, 2] {
@@ -72,7 +62,7 @@ enum BLASBenchmark: Benchmark {
                 results.append(r)
             }
         }
-        cachedRate = best2
+        session.setReferenceRate(best2)
         for i in results.indices { results[i].sgemmGflops = best2 }
         return results
     }

@@ -12,7 +12,8 @@ enum DequantBenchmark: Benchmark {
         OptionSpec("runs", value: "N", help: "Repetitions per variant; the best time is reported.", default: "3"),
     ]
 
-    static func run(_ args: ParsedArguments, log: (String) -> Void) throws -> [BenchmarkResult] {
+    static func run(_ session: BenchSession) throws -> [BenchmarkResult] {
+        let args = session.args
         let path = args.string("gguf") ?? defaultPath
         let runs = try args.int("runs", default: 3, min: 1)
         let f = try GGUFFile(path: path)
@@ -22,7 +23,7 @@ enum DequantBenchmark: Benchmark {
         // Fault the mapping in once, so every variant reads from memory.
         var touch: UInt8 = 0
         for i in stride(from: 0, to: f.file.count, by: 4096) { touch &+= f.file.bytes[i] }
-        log("\(path): \(tensors.count) tensors, \(weights) weights, \(inputBytes) bytes (checksum \(touch))")
+        session.log("\(path): \(tensors.count) tensors, \(weights) weights, \(inputBytes) bytes (checksum \(touch))")
         var results: [BenchmarkResult] = []
         for threads in [1, 2] {
             ComputeThreads.configure(threads: threads)

@@ -11,21 +11,15 @@ enum ReadBenchmark: Benchmark {
     static let abstract = "Read a ~1 GB BF16 safetensors file as F32 on one core."
     static let options = [
         OptionSpec("size-mb", value: "N", help: "Size of the generated file for `read`, in MiB.", default: "1024"),
-        OptionSpec("dir", value: "DIR", help: "Where `read` writes its temporary file.", default: "$TMPDIR or /tmp"),
         OptionSpec("runs", value: "N", help: "Repetitions per variant; the best time is reported.", default: "3"),
     ]
 
-    static func run(_ args: ParsedArguments, log: (String) -> Void) throws -> [BenchmarkResult] {
+    static func run(_ session: BenchSession) throws -> [BenchmarkResult] {
+        let args = session.args
         let sizeMB = try args.int("size-mb", default: 1024, min: 32)
         let runs = try args.int("runs", default: 3, min: 1)
-        let base = args.string("dir") ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        let dir = FileSystem.join(base, "t2r-bench-read-\(getpid())")
-        try FileSystem.createDirectory(dir)
-        let path = FileSystem.join(dir, "bf16.safetensors")
-        defer {
-            FileSystem.remove(path)
-            rmdir(dir)
-        }
+        let path = FileSystem.join(try session.scratch(), "bf16.safetensors")
+        defer { FileSystem.remove(path) }
         // 32 MiB tensors [4096, 4096] of BF16 values of unit magnitude (a cheap xorshift fills them).
         let count = sizeMB / 32
         let entries = (0..<count).map { i in
@@ -38,7 +32,7 @@ enum ReadBenchmark: Benchmark {
                 }
             }
         }
-        log("writing \(path) (\(count) tensors of 32 MiB)")
+        session.log("writing \(path) (\(count) tensors of 32 MiB)")
         try SafetensorsWriter.write(entries, to: path)
         let file = try SafetensorsFile(path: path)
         let bytes = file.totalBytes
@@ -59,7 +53,7 @@ enum ReadBenchmark: Benchmark {
                 checksum += buffer.pointer[buffer.count - 1]
             }
         }
-        log("read \(bytes) bytes \(2 * runs)× (checksum \(checksum))")
+        session.log("read \(bytes) bytes \(2 * runs)× (checksum \(checksum))")
         return [BenchmarkResult(
             name: name, variant: "1 core", seconds: m.best, bytes: bytes, rateOf: "BF16 input", peakRSSBytes: m.peakRSS,
             threads: 1,

@@ -1,4 +1,4 @@
-// `t2r bench <name> [--json]`: performance measurements. Each measurement is a `Benchmark` in its own
+// `t2r bench <name>[,<name>…] [--json]`: performance measurements. Each measurement is a `Benchmark` in its own
 // file under T2RCLI/Bench/ and one line in `registeredBenchmarks`; this command parses the options they
 // declare, runs one (or `all`), and prints a line per result, or one JSON object per line with --json.
 import Foundation
@@ -12,15 +12,21 @@ protocol Benchmark {
     static var abstract: String { get }
     /// Options the benchmark reads (merged into `t2r bench`'s options).
     static var options: [OptionSpec] { get }
-    /// Runs the measurement; `log` writes progress to stderr.
-    static func run(_ args: ParsedArguments, log: (String) -> Void) throws -> [BenchmarkResult]
+    /// Runs the measurement; `session` holds the options, the progress log (stderr) and shared models.
+    static func run(_ session: BenchSession) throws -> [BenchmarkResult]
 }
 
 /// Benchmarks in help order. Add a line here for a new `Benchmark`.
 var registeredBenchmarks: [BenchmarkEntry] { [
     BenchmarkEntry(BLASBenchmark.self),
+    BenchmarkEntry(TeacherBenchmark.self),
+    BenchmarkEntry(StudentBenchmark.self),
+    BenchmarkEntry(Stage1Benchmark.self),
+    BenchmarkEntry(Stage2Benchmark.self),
+    BenchmarkEntry(DecodeBenchmark.self),
     BenchmarkEntry(DequantBenchmark.self),
     BenchmarkEntry(ReadBenchmark.self),
+    BenchmarkEntry(ConvertBenchmark.self),
 ] }
 
 /// A registered benchmark as a value.
@@ -28,7 +34,7 @@ struct BenchmarkEntry {
     let name: String
     let abstract: String
     let options: [OptionSpec]
-    let run: (ParsedArguments, (String) -> Void) throws -> [BenchmarkResult]
+    let run: (BenchSession) throws -> [BenchmarkResult]
     init<B: Benchmark>(_ b: B.Type) {
         name = b.name
         abstract = b.abstract
@@ -108,8 +114,11 @@ enum ProcessStats {
     /// Peak resident set size in bytes (VmHWM).
     static var peakRSS: Int { statusField("VmHWM:") }
 
-    private static func statusField(_ field: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    /// Peak resident set size of process `pid` (0 once it has exited).
+    static func peakRSS(pid: pid_t) -> Int { statusField("VmHWM:", process: String(pid)) }
+
+    private static func statusField(_ field: String, process: String = "self") -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kb = Int(line.dropFirst(field.count).trimmingCharacters(in: .whitespaces).split(separator: " ")[0])
         else { return 0 }
@@ -140,11 +149,14 @@ enum BenchCommand: Command {
     static let spec = CommandSpec(
         name: "bench",
         abstract: "Measure performance (dequantisation, checkpoint reading, …).",
-        positionals: [PositionalSpec("name", help: "Which measurement: " + (registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ") + ".")],
+        positionals: [PositionalSpec("name", help: "Which measurement: " + (registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ")
+                + "; several separated by commas.")],
         options: [OptionSpec("json", help: "Print one JSON object per result (one per line).")]
-            + uniqueOptions(registeredBenchmarks.flatMap(\.options)),
+            + uniqueOptions(BenchSession.options + registeredBenchmarks.flatMap(\.options)),
         discussion: "Measurements:\n" + registeredBenchmarks.map { "  " + pad($0.name, 10) + $0.abstract }.joined(separator: "\n")
-            + "\nOther processes share the cores: each result records the 1-minute load average when it ran.")
+            + "\nOther processes share the cores: each result records the 1-minute load average when it ran."
+            + "\nGFLOP/s count matrix-product work only (formulas in T2RCLI/Bench/FLOPCount.swift and BENCHMARKS.md); fraction ="
+            + "\nGFLOP/s ÷ the best 2-thread sgemm rate at model shapes, measured once in the same process.")
 
     static func uniqueOptions(_ options: [OptionSpec]) -> [OptionSpec] {
         var seen = Set<String>()
@@ -152,18 +164,25 @@ enum BenchCommand: Command {
     }
 
     static func run(_ args: ParsedArguments, _ console: Console) throws -> Int32 {
-        let name = args.positionals[0]
-        let chosen = name == "all" ? registeredBenchmarks : registeredBenchmarks.filter { $0.name == name }
-        guard !chosen.isEmpty else {
-            var msg = "unknown benchmark '\(name)' (expected \((registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ")))"
-            if let s = ArgumentParser.suggestion(name, registeredBenchmarks.map(\.name)) { msg += "; did you mean '\(s)'?" }
-            throw UsageError(message: msg, command: spec.name)
+        // "all", one name, or several separated by commas (run in the order given, sharing loaded models).
+        let spec0 = args.positionals[0]
+        var chosen: [BenchmarkEntry] = []
+        for name in spec0 == "all" ? registeredBenchmarks.map(\.name) : spec0.split(separator: ",").map(String.init) {
+            guard let b = registeredBenchmarks.first(where: { $0.name == name }) else {
+                var msg = "unknown benchmark '\(name)' (expected \((registeredBenchmarks.map(\.name) + ["all"]).joined(separator: ", ")))"
+                if let s = ArgumentParser.suggestion(name, registeredBenchmarks.map(\.name)) { msg += "; did you mean '\(s)'?" }
+                throw UsageError(message: msg, command: spec.name)
+            }
+            chosen.append(b)
         }
         let threadsBefore = ComputeThreads.count
         defer { ComputeThreads.configure(threads: threadsBefore) }
+        let session = BenchSession(args: args) { console.err($0) }
         for b in chosen {
+            session.current = b.name
             let load = ProcessStats.loadAverage
-            for var r in try b.run(args, { console.err("bench \(b.name): \($0)") }) {
+            for var r in try b.run(session) {
+                if r.gflops > 0 && r.sgemmGflops == 0 { r.sgemmGflops = session.referenceRate() }
                 r.extra.append(("load_average_1m", .double(load)))
                 console.out(args.flag("json") ? r.json.serialized() : r.line + "  (load \(Format.fixed(load, 2)))")
             }
