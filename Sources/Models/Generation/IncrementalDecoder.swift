@@ -14,9 +14,20 @@ public protocol IncrementalDecoder: AnyObject {
     /// Bytes of per-sequence state held now: the KV cache in use (teacher), the recurrent state plus any
     /// softmax-layer cache in use (student).
     var stateBytes: Int { get }
-    /// Feeds `tokens` (≥ 1; position + count ≤ capacity) continuing the sequence in one forward pass and
-    /// returns the logits [V] that predict the token after the last of them.
-    func feed(_ tokens: [Int]) -> [Float]
+    /// Consumes `tokens` (≥ 1; position + count ≤ capacity) continuing the sequence in one forward pass and
+    /// returns their final-normed hidden states [T, D].
+    func advance(_ tokens: [Int]) -> Tensor
+    /// logits: [N, V] of hidden states [N, D].
+    func logits(_ hidden: Tensor) -> Tensor
+}
+
+extension IncrementalDecoder {
+    /// Feeds `tokens` and returns the logits [V] that predict the token after the last of them.
+    public func feed(_ tokens: [Int]) -> [Float] {
+        precondition(!tokens.isEmpty, "IncrementalDecoder.feed: no tokens")
+        let hidden = advance(tokens)
+        return logits(hidden.rows((tokens.count - 1)..<tokens.count)).toArray()
+    }
 }
 
 /// A model that can open incremental decoders (teacher and student both can).
@@ -45,11 +56,8 @@ public final class TeacherDecoder: IncrementalDecoder {
     public var capacity: Int { cache.capacity }
     public var stateBytes: Int { cache.bytesUsed }
 
-    public func feed(_ tokens: [Int]) -> [Float] {
-        precondition(!tokens.isEmpty, "TeacherDecoder.feed: no tokens")
-        let hidden = model.forward(tokens: tokens, batch: 1, cache: cache)
-        return model.logits(hidden.rows((tokens.count - 1)..<tokens.count)).toArray()
-    }
+    public func advance(_ tokens: [Int]) -> Tensor { model.forward(tokens: tokens, batch: 1, cache: cache) }
+    public func logits(_ hidden: Tensor) -> Tensor { model.logits(hidden) }
 }
 
 /// The GSA student continuing one sequence through its recurrent state.
@@ -70,12 +78,12 @@ public final class StudentDecoder: IncrementalDecoder {
     public var position: Int { state.position }
     public var stateBytes: Int { state.recurrentBytes + state.cacheBytesInUse }
 
-    public func feed(_ tokens: [Int]) -> [Float] {
-        precondition(!tokens.isEmpty, "StudentDecoder.feed: no tokens")
-        precondition(state.position + tokens.count <= capacity, "StudentDecoder.feed: capacity \(capacity) exceeded")
-        let hidden = model.forward(tokens: tokens, batch: 1, state: state)
-        return model.logits(hidden.rows((tokens.count - 1)..<tokens.count)).toArray()
+    public func advance(_ tokens: [Int]) -> Tensor {
+        precondition(state.position + tokens.count <= capacity || model.config.hybrid == nil,
+                     "StudentDecoder.advance: capacity \(capacity) exceeded")
+        return model.forward(tokens: tokens, batch: 1, state: state)
     }
+    public func logits(_ hidden: Tensor) -> Tensor { model.logits(hidden) }
 }
 
 extension TeacherModel: GenerativeLanguageModel {

@@ -17,6 +17,11 @@ extension StudentModel {
     /// [B·T, D]. With a `state`, continues its sequences (GSA slot states, softmax caches) and advances it.
     public func forward(tokens: [Int], batch: Int, state: StudentState? = nil, capture: StudentCapture = [],
                         mixerOutputs: UnsafeMutablePointer<[Tensor]>? = nil) -> Tensor {
+        forwardLock.withLock { _ in forwardLocked(tokens: tokens, batch: batch, state: state, capture: capture, mixerOutputs: mixerOutputs) }
+    }
+
+    private func forwardLocked(tokens: [Int], batch: Int, state: StudentState?, capture: StudentCapture,
+                               mixerOutputs: UnsafeMutablePointer<[Tensor]>?) -> Tensor {
         let c = config
         precondition(batch > 0 && tokens.count % batch == 0, "forward: \(tokens.count) tokens for batch \(batch)")
         if let state { precondition(state.batch == batch, "forward: state batch \(state.batch) != \(batch)") }

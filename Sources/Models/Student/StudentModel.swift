@@ -5,6 +5,7 @@
 // not). Parameters live in one ParameterBuffer in StudentTensor.all order (fused projections are
 // contiguous); names are fla's state-dict names.
 import Ops
+import Synchronization
 import TensorCore
 
 public final class StudentModel: @unchecked Sendable {
@@ -12,6 +13,8 @@ public final class StudentModel: @unchecked Sendable {
     public let params: ParameterBuffer
     let rope: RoPETable?
     let gsaWorkspace = GSAWorkspace()
+    /// Serialises inference forwards, which share `gsaWorkspace` (training calls run one at a time anyway).
+    let forwardLock = Mutex<Void>(())
     let scratch = ScratchPool()
     /// Ones, standing in for g_norm when elementwise_affine is false.
     let unitNorm: Tensor

@@ -4,6 +4,7 @@
 // LM head (tied or not). Float32 throughout, BLAS for every projection, both cores for attention and
 // elementwise work. No backward: the teacher is frozen.
 import Ops
+import Synchronization
 import TensorCore
 
 /// Which per-layer activations a forward pass keeps for the caller (stage-1 distillation targets).
@@ -37,6 +38,8 @@ public final class TeacherModel: @unchecked Sendable {
     /// Buffers of the last forward shape, reused by the next forward of the same N (a model runs one
     /// forward at a time): fresh buffers cost a page fault per 4 KiB on every call.
     private var workspace: (n: Int, h: Tensor, qkv: Tensor, attn: Tensor, gateUp: Tensor, act: Tensor)?
+    /// Serialises forwards, which share `workspace`: a model may be called from several threads.
+    private let forwardLock = Mutex<Void>(())
 
     public init(config: TransformerConfig, weights: TeacherWeights) {
         precondition(weights.layers.count == config.numLayers, "TeacherModel: \(weights.layers.count) layers for config \(config.numLayers)")
@@ -53,6 +56,11 @@ public final class TeacherModel: @unchecked Sendable {
     /// cache.length ..< cache.length + T and their keys/values are appended.
     public func forward(tokens: [Int], batch: Int, cache: TeacherKVCache? = nil, capture: TeacherCapture = [],
                         activations: UnsafeMutablePointer<TeacherActivations>? = nil) -> Tensor {
+        forwardLock.withLock { _ in forwardLocked(tokens: tokens, batch: batch, cache: cache, capture: capture, activations: activations) }
+    }
+
+    private func forwardLocked(tokens: [Int], batch: Int, cache: TeacherKVCache?, capture: TeacherCapture,
+                               activations: UnsafeMutablePointer<TeacherActivations>?) -> Tensor {
         let c = config
         precondition(batch > 0 && tokens.count % batch == 0, "forward: \(tokens.count) tokens for batch \(batch)")
         let T = tokens.count / batch, n = tokens.count

@@ -23,7 +23,7 @@ var registeredBenchmarks: [BenchmarkEntry] { [
     BenchmarkEntry(StudentBenchmark.self),
     BenchmarkEntry(Stage1Benchmark.self),
     BenchmarkEntry(Stage2Benchmark.self),
-    BenchmarkEntry(DecodeBenchmark.self),
+    BenchmarkEntry(DecodeSpeedBenchmark.self),
     BenchmarkEntry(DequantBenchmark.self),
     BenchmarkEntry(ReadBenchmark.self),
     BenchmarkEntry(ConvertBenchmark.self),
