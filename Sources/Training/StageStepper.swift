@@ -43,6 +43,7 @@ final class StageStepper {
         let (y, dy) = (self.y!, self.dy!)
         let accum = Double(cfg.schedule.gradAccumulation)
         var total = 0.0
+        var perLayer: [(String, Double)] = []
         for l in layers {
             student.gsaMixerForward(l, h: acts.attentionInputs[l], y: y, gsaActs!)
             let target = acts.attentionProjections[l]
@@ -51,9 +52,11 @@ final class StageStepper {
             let scale = cfg.loss.mse / (Double(n * d) * norm * Double(layers.count) * accum)
             let sq = squaredErrorForwardBackward(dy: dy, y: y, target: target, scale: Float(scale))
             total += sq / (Double(n * d) * norm * Double(layers.count))
+            perLayer.append(("mse.layer\(l)", sq / (Double(n * d) * norm)))
             student.gsaMixerBackward(l, dy: dy, h: acts.attentionInputs[l], gsaActs!, dh: nil, scratch: gsaGrads)
         }
-        return (cfg.loss.mse * total, [("mse", total)])
+        // The per-layer figures (relative MSE of each GSA layer) go to metrics.jsonl for diagnostics.
+        return (cfg.loss.mse * total, [("mse", total)] + perLayer)
     }
 
     /// Stage 2: w_kl · KL(teacher ‖ student) + w_ce · CE(next token), means over the batch's positions.

@@ -71,7 +71,7 @@ enum DistillCommand: Command {
                 bar = ProgressBar(console: console, label: "distill", total: total, unit: "tok")
                 if start > 0 { console.err("resuming at step \(start) of \(total)") }
             case let .step(r):
-                let parts = r.components.map { "\($0.0) \(Format.sig($0.1, 4))" }.joined(separator: " ")
+                let parts = r.components.filter { !$0.0.contains(".") }.map { "\($0.0) \(Format.sig($0.1, 4))" }.joined(separator: " ")
                 bar?.update(r.step, rateCount: Int(r.tokensPerSecond * max(r.elapsedSeconds, 1e-9)),
                             extra: "loss \(Format.sig(r.loss, 5)) (\(parts)) lr \(Format.sig(r.learningRate, 3))")
             case let .evaluation(step, m):
