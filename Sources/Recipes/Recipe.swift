@@ -50,6 +50,9 @@ public enum Recipe {
         run.checkpointEvery = try out.int("checkpoint_every", min: 0) ?? run.checkpointEvery
         run.keepLast = try out.int("keep_last", min: 1) ?? run.keepLast
         run.divergenceFactor = try out.double("divergence_factor", min: 0) ?? run.divergenceFactor
+        run.onDivergence = try out.choice("on_divergence", TrainingConfig.DivergenceAction.self) ?? run.onDivergence
+        run.maxRollbacks = try out.int("max_rollbacks", min: 0) ?? run.maxRollbacks
+        run.rollbackLRFactor = try out.double("rollback_lr_factor", min: 0, max: 1, exclusiveMin: true) ?? run.rollbackLRFactor
         try out.finish()
 
         var c = TrainingConfig(stage: stage, teacher: teacher, student: student, run: run)
@@ -139,7 +142,8 @@ public enum Recipe {
             ("eval", .object([("every", .int(c.eval.every)), ("tokens", .int(c.eval.tokens))])),
             ("run", .object([("output", .string(c.run.output)), ("seed", .number(String(c.run.seed))), ("threads", .int(c.run.threads)),
                              ("checkpoint_every", .int(c.run.checkpointEvery)), ("keep_last", .int(c.run.keepLast)),
-                             ("divergence_factor", .double(c.run.divergenceFactor))])),
+                             ("divergence_factor", .double(c.run.divergenceFactor)), ("on_divergence", .string(c.run.onDivergence.rawValue)),
+                             ("max_rollbacks", .int(c.run.maxRollbacks)), ("rollback_lr_factor", .double(c.run.rollbackLRFactor))])),
         ])
     }
 }

@@ -16,6 +16,14 @@ public struct TrainerState: Sendable, Equatable {
     public var tokensSeen: Int
     public var elapsedSeconds: Double
     public var bestValidLoss: Double?
+    /// Length of metrics.jsonl (bytes) when the checkpoint was written; a resume cuts the file back to it.
+    public var metricsBytes: Int?
+    /// The smallest training loss so far (the divergence guard's reference).
+    public var minLoss: Double?
+    /// Multiplier of the scheduled learning rate (halved, by default, at every divergence rollback).
+    public var learningRateScale: Double = 1
+    /// Divergence rollbacks so far.
+    public var rollbacks: Int = 0
 
     public init(step: Int = 0, epoch: Int = 0, cursor: Int = 0, tokensSeen: Int = 0, elapsedSeconds: Double = 0, bestValidLoss: Double? = nil) {
         self.step = step
@@ -28,7 +36,9 @@ public struct TrainerState: Sendable, Equatable {
 
     var json: JSONValue {
         .object([("step", .int(step)), ("epoch", .int(epoch)), ("cursor", .int(cursor)), ("tokens_seen", .int(tokensSeen)),
-                 ("elapsed_seconds", .double(elapsedSeconds)), ("best_valid_loss", bestValidLoss.map { .double($0) } ?? .null)])
+                 ("elapsed_seconds", .double(elapsedSeconds)), ("best_valid_loss", bestValidLoss.map { .double($0) } ?? .null),
+                 ("metrics_bytes", metricsBytes.map { .int($0) } ?? .null), ("min_loss", minLoss.map { .double($0) } ?? .null),
+                 ("learning_rate_scale", .double(learningRateScale)), ("rollbacks", .int(rollbacks))])
     }
 
     init(json: JSONValue, file: String) throws {
@@ -38,6 +48,17 @@ public struct TrainerState: Sendable, Equatable {
         }
         self.init(step: try int("step"), epoch: try int("epoch"), cursor: try int("cursor"), tokensSeen: try int("tokens_seen"),
                   elapsedSeconds: json["elapsed_seconds"]?.doubleValue ?? 0, bestValidLoss: json["best_valid_loss"]?.doubleValue)
+        guard step >= 0, epoch >= 0, cursor >= 0, tokensSeen >= 0 else {
+            throw TrainingError.corruptCheckpoint(path: file, detail: "negative step, epoch, cursor or tokens_seen")
+        }
+        // Absent in checkpoints written before these fields existed.
+        metricsBytes = json["metrics_bytes"]?.intValue.flatMap { $0 >= 0 ? $0 : nil }
+        minLoss = json["min_loss"]?.doubleValue
+        learningRateScale = json["learning_rate_scale"]?.doubleValue ?? 1
+        rollbacks = json["rollbacks"]?.intValue ?? 0
+        guard learningRateScale > 0, learningRateScale <= 1, rollbacks >= 0 else {
+            throw TrainingError.corruptCheckpoint(path: file, detail: "learning_rate_scale must be in (0, 1] and rollbacks ≥ 0")
+        }
     }
 }
 
@@ -52,24 +73,34 @@ public enum TrainingCheckpoint {
     public static func save(runDir: String, model: StudentModel, optimizer: AdamW, lora: LoRAAdapters? = nil, state: TrainerState,
                             recipe: JSONValue, keepLast: Int) throws -> String {
         let root = FileSystem.join(runDir, "checkpoints")
-        try FileSystem.createDirectory(root)
         let name = directoryName(step: state.step)
         let final = FileSystem.join(root, name)
+        // A complete checkpoint of this step exists already (a resumed run that ends where it started): the
+        // same weights and state. Keep it rather than remove and rewrite it, which a kill could interrupt.
+        if FileSystem.exists(FileSystem.join(final, "trainer_state.json")) { return final }
         let tmp = FileSystem.join(root, ".\(name).tmp-\(getpid())")
-        removeTree(tmp)
-        try FileSystem.createDirectory(tmp)
-        try StudentCheckpoint.save(model, to: tmp, dtype: .F32)
-        try saveOptimizer(optimizer, to: FileSystem.join(tmp, "optimizer.safetensors"))
-        if let lora {
-            try lora.save(to: FileSystem.join(tmp, "lora.safetensors"))
-            try saveOptimizer(lora.optimizer, to: FileSystem.join(tmp, "lora_optimizer.safetensors"))
-        }
-        try writeFileAtomically(FileSystem.join(tmp, "recipe.json"), text: recipe.serialized(indent: 2) + "\n")
-        // trainer_state.json last: its presence marks a complete checkpoint.
-        try writeFileAtomically(FileSystem.join(tmp, "trainer_state.json"), text: state.json.serialized(indent: 2) + "\n")
-        removeTree(final)
-        if rename(tmp, final) != 0 {
-            throw IOFailure(path: final, operation: "rename the checkpoint into place", reason: String(cString: strerror(errno)))
+        do {
+            try FileSystem.createDirectory(root)
+            removeTree(tmp)
+            try FileSystem.createDirectory(tmp)
+            try StudentCheckpoint.save(model, to: tmp, dtype: .F32)
+            try saveOptimizer(optimizer, to: FileSystem.join(tmp, "optimizer.safetensors"))
+            if let lora {
+                try lora.save(to: FileSystem.join(tmp, "lora.safetensors"))
+                try saveOptimizer(lora.optimizer, to: FileSystem.join(tmp, "lora_optimizer.safetensors"))
+            }
+            try writeFileAtomically(FileSystem.join(tmp, "recipe.json"), text: recipe.serialized(indent: 2) + "\n")
+            // trainer_state.json last: its presence marks a complete checkpoint.
+            try writeFileAtomically(FileSystem.join(tmp, "trainer_state.json"), text: state.json.serialized(indent: 2) + "\n")
+            removeTree(final)
+            if rename(tmp, final) != 0 {
+                throw IOFailure(path: final, operation: "rename the checkpoint into place", reason: String(cString: strerror(errno)))
+            }
+        } catch {
+            // Leave nothing half-written behind; earlier checkpoints are untouched.
+            removeTree(tmp)
+            let last = try? completeCheckpoints(runDir: runDir).last?.1
+            throw TrainingError.checkpointWriteFailed(path: final, step: state.step, reason: "\(error)", lastCheckpoint: last)
         }
         syncDirectory(of: final)
         // Prune: keep the newest `keepLast` complete checkpoints.
