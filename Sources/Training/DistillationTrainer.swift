@@ -130,7 +130,7 @@ public final class DistillationTrainer: @unchecked Sendable {
         var lastCheckpoint: String?
         /// Restores the newest complete checkpoint (model, optimizer, sampler, state) and cuts metrics.jsonl
         /// back to what that checkpoint had seen.
-        func restoreNewest() throws {
+        func restoreNewest(rollingBack: Bool = false) throws {
             guard let (_, dir) = try TrainingCheckpoint.completeCheckpoints(runDir: runDir).last else {
                 throw TrainingError.nothingToResume(runDir: runDir)
             }
@@ -138,7 +138,7 @@ public final class DistillationTrainer: @unchecked Sendable {
             try checkResumable(saved: savedRecipe, path: dir)
             state = s
             sampler = WindowSampler(tokenCount: train.count, length: window, seed: config.run.seed, epoch: s.epoch, cursor: s.cursor)
-            if let n = s.metricsBytes { try directory.truncateMetrics(to: n) }
+            if let n = s.metricsBytes { try directory.truncateMetrics(to: n, keepingRollbacks: rollingBack) }
             lastCheckpoint = dir
         }
         if resume {
@@ -178,7 +178,7 @@ public final class DistillationTrainer: @unchecked Sendable {
         func rollBack(from step: Int, reason: String) throws -> Bool {
             guard rollbackEnabled, state.rollbacks < config.run.maxRollbacks, lastCheckpoint != nil else { return false }
             let rollbacks = state.rollbacks + 1, scale = state.learningRateScale * config.run.rollbackLRFactor
-            try restoreNewest()
+            try restoreNewest(rollingBack: true)
             state.rollbacks = rollbacks
             state.learningRateScale = scale
             losses.removeAll { $0.step > state.step }
@@ -320,12 +320,20 @@ final class MetricsLog {
         if !FileSystem.exists(path) { try writeFileAtomically(path, text: "") }
     }
 
-    func append(_ v: JSONValue) throws {
+    func append(_ v: JSONValue) throws { try append(bytes: Array((v.serialized() + "\n").utf8)) }
+
+    /// Appends whole lines in one write (a short write, e.g. on a full disk, is an error).
+    func append(bytes line: [UInt8]) throws {
         let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         if fd < 0 { throw IOFailure(path: path, operation: "open for appending", reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        let line = Array((v.serialized() + "\n").utf8)
-        let n = line.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
-        if n != line.count { throw IOFailure(path: path, operation: "append", reason: String(cString: strerror(errno))) }
+        var off = 0
+        while off < line.count {
+            let n = line.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+            if n < 0 && errno == EINTR { continue }
+            // A short write is followed by one that fails with the reason (ENOSPC, EFBIG, …).
+            if n <= 0 { throw IOFailure(path: path, operation: "append", reason: n < 0 ? String(cString: strerror(errno)) : "nothing written") }
+            off += n
+        }
     }
 }

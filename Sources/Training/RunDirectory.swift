@@ -49,12 +49,22 @@ final class RunDirectory {
     func metricsLength() -> Int { FileSystem.fileSize(metricsPath) ?? 0 }
 
     /// Cuts metrics.jsonl back to its first `length` bytes: the lines written up to a checkpoint. Lines
-    /// written after it (by the run that was killed or rolled back) would otherwise repeat.
-    func truncateMetrics(to length: Int) throws {
+    /// written after it (by the run that was killed or rolled back) would otherwise repeat. With
+    /// `keepingRollbacks`, the `rollback` lines after the cut are kept (a second rollback to the same
+    /// checkpoint must not erase the record of the first).
+    func truncateMetrics(to length: Int, keepingRollbacks: Bool = false) throws {
         guard let size = FileSystem.fileSize(metricsPath), size > length else { return }
+        var kept: [UInt8] = []
+        if keepingRollbacks {
+            let tail = try readFile(metricsPath).dropFirst(length)
+            for line in tail.split(separator: UInt8(ascii: "\n")) where (try? JSONParser.parse(Array(line)))?["rollback"] != nil {
+                kept += line + [UInt8(ascii: "\n")]
+            }
+        }
         if truncate(metricsPath, off_t(length)) != 0 {
             throw IOFailure(path: metricsPath, operation: "cut back to the checkpoint's \(length) bytes", reason: String(cString: strerror(errno)))
         }
+        if !kept.isEmpty { try MetricsLog(path: metricsPath).append(bytes: kept) }
     }
 
     /// Writes final/ by calling `write` on a temporary directory, then renames it over final/.
