@@ -55,5 +55,6 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Conversion", "CheckpointIO", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Recipes", "Models", "Corpus", "Conversion", "CheckpointIO", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["T2RCLI", "CheckpointIO", "TestSupport"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["CHDF5", "CheckpointIO", "Conversion", "Models", "Recipes", "Tokenization", "TestSupport"]),
     ]
 )

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Fuzzes t2r's readers with libFuzzer (address sanitizer on), one target per parser:
 #
-#   tools/fuzz.sh build                      build every target (instrumented library + harnesses)
+#   tools/fuzz.sh build                      build the fuzz binary (instrumented library + drivers)
 #   tools/fuzz.sh run TARGET [SECONDS|-runs=N] [libFuzzer flags…]
 #                                            fuzz one target for SECONDS (default 60) or N executions
 #   tools/fuzz.sh all [SECONDS]              every target in turn, SECONDS each
 #   tools/fuzz.sh list                       the targets
 #   tools/fuzz.sh repro TARGET FILE…         run inputs once (a crash reproducer, a regression fixture)
 #
-# Targets (harnesses in tools/fuzz/<Name>Target.swift): safetensors, sharded-index, gguf, hdf5, config,
-# tokenizer-json, sentencepiece, recipe. Each starts from a seed corpus copied from the committed fixtures
+# Targets (drivers in Tests/FuzzRegressionTests/FuzzDrivers.swift, shared with the regression tests; entry
+# point tools/fuzz/FuzzMain.swift): safetensors, sharded-index, gguf, hdf5, config, tokenizer-json,
+# sentencepiece, recipe. Each starts from a seed corpus copied from the committed fixtures
 # (Tests/Fixtures/…), the shipped recipes and ../shared when present; the corpus grows in
 # .build-fuzz/corpus/TARGET. Crashes, hangs and over-allocations are written to .build-fuzz/findings/TARGET/
-# (crash-*, timeout-*, oom-*); a finding becomes a regression fixture under Tests/Fixtures/fuzz/TARGET/
-# with a test asserting the typed error (Tests/*/FuzzRegressionTests.swift).
+# (crash-*, timeout-*, oom-*); a finding becomes a regression fixture under Tests/Fixtures/fuzz/TARGET/,
+# listed in Tests/Fixtures/fuzz/findings.json with the typed error t2r now gives (FuzzRegressionTests).
 #
 # Limits every run states (a violation is a finding):
 #   -rss_limit_mb=$RSS_MB      the whole process (ASan's shadow memory included)
@@ -38,18 +39,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=0}
 TARGETS="safetensors sharded-index gguf hdf5 config tokenizer-json sentencepiece recipe"
 MODULES="TensorCore CheckpointIO Ops Tokenization Models Corpus Conversion Training Recipes"
 
-harness() {  # target name -> harness source
-    case $1 in
-        safetensors) echo SafetensorsTarget ;;
-        sharded-index) echo ShardedIndexTarget ;;
-        gguf) echo GGUFTarget ;;
-        hdf5) echo HDF5Target ;;
-        config) echo ConfigTarget ;;
-        tokenizer-json) echo TokenizerJSONTarget ;;
-        sentencepiece) echo SentencePieceTarget ;;
-        recipe) echo RecipeTarget ;;
-        *) echo "unknown target $1 (targets: $TARGETS)" >&2; exit 64 ;;
-    esac
+check_target() {
+    case " $TARGETS " in *" $1 "*) ;; *) echo "unknown target $1 (targets: $TARGETS)" >&2; exit 64 ;; esac
 }
 
 seeds() {  # target name -> seed files (fixtures of that format, at most MAX_LEN bytes)
@@ -74,27 +65,26 @@ seeds() {  # target name -> seed files (fixtures of that format, at most MAX_LEN
 
 build() {
     echo "building the instrumented library (swift build -c release -sanitize=fuzzer,address) into $B" >&2
-    nice -n 19 swift build -c release --scratch-path "$B" -Xswiftc -sanitize=fuzzer,address \
-        --target Recipes >&2
+    nice -n 19 swift build -c release --scratch-path "$B" -Xswiftc -sanitize=fuzzer,address --target Recipes >&2
     local objs=() m
     for m in $MODULES; do objs+=("$BIN/$m.build"/*.o); done
     local flags=(-parse-as-library -sanitize=fuzzer,address -O -I "$BIN/Modules"
         -Xcc -fmodule-map-file=Sources/CHDF5/module.modulemap -Xcc -fmodule-map-file=Sources/COpenBLAS/module.modulemap)
     for i in $(pkg-config --cflags-only-I hdf5-serial openblas); do flags+=(-Xcc "$i"); done
     local libs=($(pkg-config --libs hdf5-serial openblas))
-    for t in ${1:-$TARGETS}; do
-        echo "linking fuzz-$t" >&2
-        # ld.gold warns about every ASan helper symbol; the warnings are harmless.
-        nice -n 19 swiftc "${flags[@]}" -module-name "Fuzz_${t//-/_}" "$ROOT/tools/fuzz/FuzzSupport.swift" "$ROOT/tools/fuzz/$(harness "$t").swift" \
-            "${objs[@]}" "${libs[@]}" -o "$BIN/fuzz-$t" 2>&1 | grep -v "Cannot export local symbol '__asan" >&2 || true
-        test -x "$BIN/fuzz-$t"
-    done
+    echo "linking $BIN/fuzz-t2r" >&2
+    # One binary for every target (T2R_FUZZ_TARGET picks one); the drivers are the regression tests' own.
+    # ld.gold warns about every ASan helper symbol; the warnings are harmless.
+    nice -n 19 swiftc "${flags[@]}" -module-name T2RFuzz "$ROOT/tools/fuzz/FuzzMain.swift" \
+        "$ROOT/Tests/FuzzRegressionTests/FuzzDrivers.swift" "$ROOT/Tests/FuzzRegressionTests/HDF5Description.swift" \
+        "${objs[@]}" "${libs[@]}" -o "$BIN/fuzz-t2r" 2>&1 | grep -v "Cannot export local symbol '__asan" >&2 || true
+    test -x "$BIN/fuzz-t2r"
 }
 
 run() {
     local t=$1; shift
-    harness "$t" >/dev/null
-    [ -x "$BIN/fuzz-$t" ] || build "$t"
+    check_target "$t"
+    [ -x "$BIN/fuzz-t2r" ] || build
     local budget=-max_total_time=60
     if [ $# -gt 0 ]; then
         case $1 in
@@ -108,16 +98,16 @@ run() {
     local dict=()
     if [ -f "tools/fuzz/$t.dict" ]; then dict=(-dict="$ROOT/tools/fuzz/$t.dict"); fi
     echo "fuzzing $t ($budget, rss ≤ ${RSS_MB} MB, one allocation ≤ ${MALLOC_MB} MB, ${TIMEOUT_S} s per input, inputs ≤ ${MAX_LEN} bytes)" >&2
-    (cd "$findings" && exec nice -n 19 "$BIN/fuzz-$t" "$corpus" "$budget" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB" \
+    (cd "$findings" && T2R_FUZZ_TARGET=$t exec nice -n 19 "$BIN/fuzz-t2r" "$corpus" "$budget" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB" \
         -timeout="$TIMEOUT_S" -max_len="$MAX_LEN" -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" "$@")
 }
 
 case ${1:-} in
-    build) build "${2:-}" ;;
+    build) build ;;
     run) shift; [ $# -ge 1 ] || { echo "usage: tools/fuzz.sh run TARGET [SECONDS|-runs=N] [flags…]" >&2; exit 64; }; run "$@" ;;
     all) for t in $TARGETS; do run "$t" "${2:-60}"; done ;;
     list) echo $TARGETS ;;
-    repro) shift; t=$1; shift; harness "$t" >/dev/null; [ -x "$BIN/fuzz-$t" ] || build "$t"
-           ASAN_OPTIONS= "$BIN/fuzz-$t" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB" -timeout="$TIMEOUT_S" "$@" ;;
+    repro) shift; t=$1; shift; check_target "$t"; [ -x "$BIN/fuzz-t2r" ] || build
+           T2R_FUZZ_TARGET=$t ASAN_OPTIONS= "$BIN/fuzz-t2r" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB" -timeout="$TIMEOUT_S" "$@" ;;
     *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 64 ;;
 esac

@@ -1,5 +1,5 @@
-// libFuzzer target: the HDF5 metadata path. libhdf5 (Debian's C library, not instrumented, not ours)
-// parses the container; t2r's code is what it does with what libhdf5 reports: dataset names, shapes,
+// The HDF5 fuzz target's input: a structure description for the HDF5 metadata path. libhdf5 (Debian's C
+// library, not instrumented, not ours) parses the container; t2r's code is what it does with what libhdf5 reports: dataset names, shapes,
 // element types, storage, string attributes (the flat layout's root `config` JSON, KerasHub `vars`
 // groups, `dtype = "bfloat16"` tags), layout detection, name mapping and dataset reads. So the fuzz input
 // is a structure description, written by libhdf5 into a valid file, which t2r then opens as `t2r inspect`
@@ -19,15 +19,16 @@
 //   attri OBJECT NAME N            an integer attribute
 //   elink PATH FILE OBJECT         an external link (to another file)
 //   external PATH FILE             a float32 dataset [4] whose raw data lives in another file
-import CHDF5
-import Glibc
+@preconcurrency import CHDF5
 import CheckpointIO
-import Conversion
+import Glibc
 import TensorCore
 
 /// Elements one fuzz input may write in total (keeps each execution fast; larger *declared* shapes are
 /// still possible with `empty`).
 private let maxWrittenElements = 1 << 16
+
+/// Writes an HDF5 file through libhdf5 (so it is always well-formed at the container level).
 
 private final class H5Builder {
     let file: hid_t
@@ -171,52 +172,48 @@ private func fields(_ line: Substring, _ n: Int) -> [String] {
     line.split(separator: " ", maxSplits: n - 1, omittingEmptySubsequences: false).map(String.init)
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let text = String(decoding: input(data, size), as: UTF8.self)
+/// A structure description (see the file header), parsed line by line; unknown lines are ignored.
+struct HDF5Description {
     var fileName = "model.h5"
     var configJSON: String?
     var items: [[String]] = []
-    for line in text.split(separator: "\n").prefix(512) {
-        let f = fields(line, 2)
-        switch f[0] {
-        case "file" where f.count == 2:
-            let n = f[1]
-            guard n.hasSuffix(".h5"), ShardedSafetensors.isSafeFileName(n), n != "config.json" else { return 0 }
-            fileName = n
-        case "json" where f.count == 2: configJSON = f[1].replacingOccurrences(of: "\\n", with: "\n")
-        default: items.append(fields(line, 5))
+
+    init(_ text: String) {
+        for line in text.split(separator: "\n").prefix(512) {
+            let f = fields(line, 2)
+            switch f[0] {
+            case "file" where f.count == 2: fileName = f[1]
+            case "json" where f.count == 2: configJSON = f[1].replacingOccurrences(of: "\\n", with: "\n")
+            default: items.append(fields(line, 5))
+            }
         }
     }
-    for n in (try? FileSystem.listDirectory(Scratch.root)) ?? [] { Scratch.remove(n) }
-    if let configJSON { _ = Array(configJSON.utf8).withUnsafeBytes { Scratch.write("config.json", $0) } }
-    let path = Scratch.root + "/" + fileName
-    do {
-        guard let b = H5Builder(path) else { return 0 }
+
+    /// Writes the file (and config.json) into `dir`; returns the file's path, or nil when the description
+    /// names an unusable file.
+    func write(in dir: String) -> String? {
+        guard fileName.hasSuffix(".h5"), ShardedSafetensors.isSafeFileName(fileName) else { return nil }
+        if let configJSON { try? writeFileAtomically(FileSystem.join(dir, "config.json"), text: configJSON) }
+        let path = FileSystem.join(dir, fileName)
+        guard let b = H5Builder(path) else { return nil }
         for f in items {
             switch (f[0], f.count) {
             case ("group", 2...): b.group(f[1])
             case ("dset", 4...):
-                let dims = f[3] == "-" ? [] : f[3].split(separator: ",").compactMap { Int($0) }
-                if f[3] != "-" && dims.count != f[3].split(separator: ",").count { continue }
-                b.dataset(f[1], type: f[2], dims: Array(dims.prefix(8)), options: Set(f.dropFirst(4).flatMap { $0.split(separator: " ").map(String.init) }))
+                let parts = f[3].split(separator: ",")
+                let dims = f[3] == "-" ? [] : parts.compactMap { Int($0) }
+                if f[3] != "-" && dims.count != parts.count { continue }
+                b.dataset(f[1], type: f[2], dims: Array(dims.prefix(8)),
+                          options: Set(f.dropFirst(4).flatMap { $0.split(separator: " ").map(String.init) }))
             case ("attr", 4...): b.stringAttribute(f[1], f[2], [f.dropFirst(3).joined(separator: " ").replacingOccurrences(of: "\\n", with: "\n")])
-            case ("attrs", 4...): b.stringAttribute(f[1], f[2], f.dropFirst(3).joined(separator: " ").split(separator: "|", omittingEmptySubsequences: false).map(String.init))
+            case ("attrs", 4...):
+                b.stringAttribute(f[1], f[2], f.dropFirst(3).joined(separator: " ").split(separator: "|", omittingEmptySubsequences: false).map(String.init))
             case ("attri", 4...): b.intAttribute(f[1], f[2], Int32(f[3]) ?? 0)
             case ("elink", 4...): b.externalLink(f[1], file: f[2], object: f[3])
             case ("external", 3...): b.externalStorage(f[1], file: f[2])
             default: continue
             }
         }
+        return path
     }
-    guard let f = opened({ try HDF5File(path: path) }) else { return 0 }
-    for d in f.datasets { expectTypedErrors { _ = try f.loadFloat32(d.path) } }
-    expectTypedErrors { for a in try f.attributeNames() { expectTypedErrors { _ = try f.stringListAttribute(a) } } }
-    expectTypedErrors { _ = try CheckpointInspection.inspect(path) }
-    expectTypedErrors {
-        let t = try TeacherCheckpoint.open(Scratch.root)
-        for info in t.store.tensorInfos { expectTypedErrors { _ = try t.store.loadFloat32(info.name) } }
-        _ = try t.loadModel()
-    }
-    return 0
 }
