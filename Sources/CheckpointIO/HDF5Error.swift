@@ -20,6 +20,9 @@ public enum HDF5Error: T2RError, Equatable {
     case attributeNotString(file: String, object: String, attribute: String, type: String)
     /// A libhdf5 call failed on an object of the file.
     case readFailed(file: String, object: String, operation: String, detail: String)
+    /// The dataset's data lives in other files (external storage or a virtual dataset), which t2r does not
+    /// follow.
+    case externalData(file: String, dataset: String, sources: [String])
 
     /// Always `.badInput`: the file is at fault.
     public var category: ErrorCategory { .badInput }
@@ -40,6 +43,9 @@ public enum HDF5Error: T2RError, Equatable {
             "\(f): dataset `\(d)`: \(detail)"
         case let .attributeNotString(f, o, a, t):
             "\(f): attribute `\(a)` of `\(o)` is \(t), expected a string"
+        case let .externalData(f, d, sources):
+            "\(f): dataset `\(d)` keeps its data in other files (\(sources.joined(separator: ", "))); t2r reads tensors only "
+                + "from the checkpoint file itself (an HDF5 file could otherwise point at any file on the machine)"
         case let .readFailed(f, o, op, d):
             "\(f): cannot \(op) `\(o)`: \(d.isEmpty ? "libhdf5 gave no reason" : d)"
         }

@@ -45,6 +45,9 @@ public struct HDF5Dataset: Sendable, Equatable {
     public let storedBytes: Int
     /// True when the dataset passes through filters (compression).
     public let filtered: Bool
+    /// Other files its data would be read from (HDF5 external raw storage, or the sources of a virtual
+    /// dataset); t2r refuses to read such datasets.
+    public var externalFiles: [String] = []
 
     /// Number of elements (shape checked for overflow when the file was opened).
     public var elementCount: Int { Shape.elementCount(shape) ?? 0 }
@@ -179,8 +182,12 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         if case let .unsupported(description) = ds.element {
             throw HDF5Error.unsupportedType(file: path, dataset: name, type: description)
         }
+        if !ds.externalFiles.isEmpty {
+            throw HDF5Error.externalData(file: path, dataset: name, sources: ds.externalFiles)
+        }
         try checkStorage(ds)
         let n = ds.elementCount
+        try MemoryBudget.check(MemoryBudget.floatBytes(n), for: "reading dataset `\(name)` of \(path) (shape \(Shape.describe(ds.shape)) as float32)")
         let t = Tensor(uninitialized: ds.shape)
         if n == 0 { return t }
         let f = fileID
@@ -311,8 +318,39 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         defer { _ = H5Pclose(plist) }
         let filters = H5Pget_nfilters(plist)
         let stored = H5Dget_storage_size(d)
-        return HDF5Dataset(path: name, shape: shape, element: element, elementBytes: size,
-                           storedBytes: stored > hsize_t(Int.max) ? Int.max : Int(stored), filtered: filters > 0)
+        var dataset = HDF5Dataset(path: name, shape: shape, element: element, elementBytes: size,
+                                  storedBytes: stored > hsize_t(Int.max) ? Int.max : Int(stored), filtered: filters > 0)
+        dataset.externalFiles = externalSources(plist)
+        return dataset
+    }
+
+    /// The files a dataset's data comes from besides this one: external raw storage (H5Pset_external) or a
+    /// virtual dataset's sources. A weights file from the internet could otherwise make t2r read any file
+    /// on the machine (/etc/…, ~/.ssh/…) as tensor data.
+    private static func externalSources(_ plist: hid_t) -> [String] {
+        var sources: [String] = []
+        let count = H5Pget_external_count(plist)
+        if count > 0 {
+            for i in 0..<UInt32(min(count, 64)) {
+                var name = [CChar](repeating: 0, count: 4096)
+                var offset: off_t = 0
+                var size: hsize_t = 0
+                if H5Pget_external(plist, i, name.count, &name, &offset, &size) >= 0 { sources.append(HDF5Library.message(name)) }
+            }
+            if sources.isEmpty { sources.append("(external storage)") }
+        }
+        if H5Pget_layout(plist) == H5D_VIRTUAL {
+            var n: Int = 0
+            if H5Pget_virtual_count(plist, &n) < 0 || n == 0 { sources.append("(virtual dataset)") }
+            for i in 0..<min(n, 64) {
+                let len = H5Pget_virtual_filename(plist, i, nil, 0)
+                if len < 0 { continue }
+                var name = [CChar](repeating: 0, count: len + 1)
+                _ = H5Pget_virtual_filename(plist, i, &name, name.count)
+                sources.append(HDF5Library.message(name))
+            }
+        }
+        return sources
     }
 
     private static func attributeNames(file f: hid_t, path: String, object: String) throws -> [String] {

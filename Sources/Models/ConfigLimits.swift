@@ -4,8 +4,12 @@
 
 /// Size limits of model configurations and overflow-checked size arithmetic.
 public enum ConfigLimits {
-    /// Largest single dimension (vocabulary, hidden, intermediate, layers, heads, slots): 2^24.
+    /// Largest single dimension (vocabulary, hidden, intermediate, head size): 2^24.
     public static let maxDimension = 1 << 24
+    /// Most layers a model may have (the tensor tables hold a few entries per layer).
+    public static let maxLayers = 4096
+    /// Most attention heads (query or key/value) or GSA memory slots.
+    public static let maxHeads = 1 << 16
     /// Largest parameter count a configuration may describe: 2^42 (about 4.4 trillion).
     public static let maxParameters = 1 << 42
 

@@ -60,7 +60,7 @@ public enum RecipeDocument {
     /// Reads a recipe file.
     public static func load(_ path: String) throws -> JSONValue {
         let text: String
-        do { text = try readTextFile(path) } catch {
+        do { text = try readTextFile(path, limit: FileLimits.json) } catch {
             throw RecipeError(file: path, key: "", problem: "cannot read the recipe: \(error)")
         }
         let v = try parse(text, file: path)

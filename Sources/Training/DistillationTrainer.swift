@@ -73,6 +73,11 @@ public final class DistillationTrainer: @unchecked Sendable {
         }
         let need = config.data.batchSize * (config.data.seqLen + 1)
         guard train.count >= need else { throw TrainingError.notEnoughData(path: "data.train", tokens: train.count, needed: need) }
+        // Refuse a run that cannot fit before allocating the optimizer and activations.
+        let estimate = TrainingMemoryEstimate(config: config, teacher: t, student: student)
+        try MemoryBudget.check(estimate.bytes, for: "training with \(config.data.batchSize)×\(config.data.seqLen) tokens per micro-batch "
+            + "(optimizer moments \(MemoryBudget.format(MemoryBudget.floatBytes(estimate.optimizerFloats))), activations "
+            + "\(MemoryBudget.format(MemoryBudget.floatBytes(estimate.activationFloats))))")
         self.config = config
         self.teacher = teacher
         self.student = student

@@ -150,7 +150,7 @@ public enum TrainingCheckpoint {
     /// Restores parameters, moments and state from `dir` into `model` / `optimizer` (and LoRA adapters).
     public static func load(_ dir: String, model: StudentModel, optimizer: AdamW, lora: LoRAAdapters? = nil) throws -> (TrainerState, JSONValue) {
         let statePath = FileSystem.join(dir, "trainer_state.json")
-        let state = try TrainerState(json: try JSONParser.parse(try readFile(statePath)), file: statePath)
+        let state = try TrainerState(json: try JSONParser.parse(try readFile(statePath, limit: FileLimits.json)), file: statePath)
         let saved = try StudentCheckpoint.open(dir)
         guard saved.config == model.config || sameArchitecture(saved.config, model.config) else {
             throw TrainingError.incompatibleResume(path: dir, detail: "the checkpoint's student architecture differs from the recipe's")
@@ -163,7 +163,7 @@ public enum TrainingCheckpoint {
             try lora.load(from: p)
             try loadOptimizer(lora.optimizer, from: FileSystem.join(dir, "lora_optimizer.safetensors"), checkpoint: dir)
         }
-        let recipe = try JSONParser.parse(try readFile(FileSystem.join(dir, "recipe.json")))
+        let recipe = try JSONParser.parse(try readFile(FileSystem.join(dir, "recipe.json"), limit: FileLimits.json))
         return (state, recipe)
     }
 

@@ -81,10 +81,11 @@ public struct GSAConfig: Sendable, Equatable {
         where v <= 0 {
             throw fail(k, "must be a positive integer, found \(v)")
         }
-        for (v, k) in [(vocabSize, "vocab_size"), (hiddenSize, "hidden_size"), (intermediateSize, "intermediate_size"),
-                       (numLayers, "num_hidden_layers"), (numHeads, "num_heads"), (numKVHeads, "num_kv_heads"), (numSlots, "num_slots")]
-        where v > ConfigLimits.maxDimension {
-            throw fail(k, "\(v) is beyond any model t2r can hold (at most \(ConfigLimits.maxDimension))")
+        for (v, k, limit) in [(vocabSize, "vocab_size", ConfigLimits.maxDimension), (hiddenSize, "hidden_size", ConfigLimits.maxDimension),
+                              (intermediateSize, "intermediate_size", ConfigLimits.maxDimension), (numLayers, "num_hidden_layers", ConfigLimits.maxLayers),
+                              (numHeads, "num_heads", ConfigLimits.maxHeads), (numKVHeads, "num_kv_heads", ConfigLimits.maxHeads),
+                              (numSlots, "num_slots", ConfigLimits.maxHeads)] where v > limit {
+            throw fail(k, "\(v) is beyond any model t2r can hold (at most \(limit))")
         }
         for (v, k) in [(expandK, "expand_k"), (expandV, "expand_v")] where !(v > 0) || !(v <= 64) {
             throw fail(k, "must be a positive number of at most 64, found \(v)")
@@ -212,7 +213,7 @@ extension GSAConfig {
 
     public static func load(_ path: String) throws -> GSAConfig {
         let json: JSONValue
-        do { json = try JSONParser.parse(try readFile(path)) } catch let e as JSONParseError {
+        do { json = try JSONParser.parse(try readFile(path, limit: FileLimits.json)) } catch let e as JSONParseError {
             throw ConfigError(file: path, key: "", problem: "not valid JSON: \(e)")
         }
         return try GSAConfig(json: json, file: path)

@@ -88,10 +88,11 @@ public struct TransformerConfig: Sendable, Equatable {
         try positive(numHeads, "num_attention_heads")
         try positive(numKVHeads, "num_key_value_heads")
         try positive(headDim, "head_dim")
-        for (v, key) in [(vocabSize, "vocab_size"), (hiddenSize, "hidden_size"), (intermediateSize, "intermediate_size"),
-                         (numLayers, "num_hidden_layers"), (numHeads, "num_attention_heads"), (numKVHeads, "num_key_value_heads"),
-                         (headDim, "head_dim")] where v > ConfigLimits.maxDimension {
-            throw ConfigError(file: file, key: key, problem: "\(v) is beyond any model t2r can hold (at most \(ConfigLimits.maxDimension))")
+        for (v, key, limit) in [(vocabSize, "vocab_size", ConfigLimits.maxDimension), (hiddenSize, "hidden_size", ConfigLimits.maxDimension),
+                                (intermediateSize, "intermediate_size", ConfigLimits.maxDimension), (headDim, "head_dim", ConfigLimits.maxDimension),
+                                (numLayers, "num_hidden_layers", ConfigLimits.maxLayers), (numHeads, "num_attention_heads", ConfigLimits.maxHeads),
+                                (numKVHeads, "num_key_value_heads", ConfigLimits.maxHeads)] where v > limit {
+            throw ConfigError(file: file, key: key, problem: "\(v) is beyond any model t2r can hold (at most \(limit))")
         }
         if parameterCount > ConfigLimits.maxParameters {
             throw ConfigError(file: file, key: "", problem: "the sizes describe \(parameterCount == Int.max ? "more than 2^63" : String(parameterCount)) "
@@ -277,7 +278,7 @@ extension TransformerConfig {
     /// Reads `config.json` at `path`.
     public static func load(huggingFaceConfigAt path: String) throws -> TransformerConfig {
         let json: JSONValue
-        do { json = try JSONParser.parse(try readFile(path)) } catch let e as JSONParseError {
+        do { json = try JSONParser.parse(try readFile(path, limit: FileLimits.json)) } catch let e as JSONParseError {
             throw ConfigError(file: path, key: "", problem: "not valid JSON: \(e)")
         }
         return try TransformerConfig(huggingFaceJSON: json, file: path)
