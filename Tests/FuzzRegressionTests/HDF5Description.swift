@@ -78,8 +78,8 @@ private final class H5Builder {
     }
 
     func dataset(_ path: String, type name: String, dims: [Int], options: Set<String>) {
-        var d = dims.map { hsize_t($0) }
         guard dims.allSatisfy({ $0 >= 0 && $0 < 1 << 40 }) else { return }
+        var d = dims.map { hsize_t($0) }
         let count = dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         let writes = !options.contains("empty")
         if writes && (count > maxWrittenElements - written) { return }
@@ -127,7 +127,7 @@ private final class H5Builder {
             var words = values.map { UInt16($0.bitPattern >> 16) }
             _ = H5Dwrite(ds, fileType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), &words)
         case "i32":
-            var ints = values.map { Int32($0 * 100) }
+            var ints = values.map { Int32(exactly: ($0 * 100).rounded()) ?? 0 }
             _ = H5Dwrite(ds, H5T_NATIVE_INT_g, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), &ints)
         case "str":
             var bytes = [UInt8](repeating: 0x41, count: count * 4)
