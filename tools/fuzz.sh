@@ -9,8 +9,9 @@
 #   tools/fuzz.sh repro TARGET FILE…         run inputs once (a crash reproducer, a regression fixture)
 #
 # Targets (drivers in Tests/FuzzRegressionTests/FuzzDrivers.swift, shared with the regression tests; entry
-# point tools/fuzz/FuzzMain.swift): safetensors, sharded-index, gguf, hdf5, config, tokenizer-json,
-# sentencepiece, recipe. Each starts from a seed corpus copied from the committed fixtures
+# point tools/fuzz/FuzzMain.swift): safetensors, sharded-index, gguf, hdf5 (structure descriptions: t2r's
+# HDF5 metadata path), hdf5-raw (raw bytes: libhdf5's own parser, run by t2r in a child process), config,
+# tokenizer-json, sentencepiece, recipe. Each starts from a seed corpus copied from the committed fixtures
 # (Tests/Fixtures/…), the shipped recipes and ../shared when present; the corpus grows in
 # .build-fuzz/corpus/TARGET. Crashes, hangs and over-allocations are written to .build-fuzz/findings/TARGET/
 # (crash-*, timeout-*, oom-*); a finding becomes a regression fixture under Tests/Fixtures/fuzz/TARGET/,
@@ -36,7 +37,7 @@ MAX_LEN=${MAX_LEN:-16384}
 export SWIFT_BACKTRACE=enable=no
 # No allocation stack traces (3x faster on allocation-heavy Swift code); `repro` shows full reports.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=0}
-TARGETS="safetensors sharded-index gguf hdf5 config tokenizer-json sentencepiece recipe"
+TARGETS="safetensors sharded-index gguf hdf5 hdf5-raw config tokenizer-json sentencepiece recipe"
 MODULES="TensorCore CheckpointIO Ops Tokenization Models Corpus Conversion Training Recipes"
 
 check_target() {
@@ -51,7 +52,8 @@ seeds() {  # target name -> seed files (fixtures of that format, at most MAX_LEN
                         $f/hdf5/*-twin/model.safetensors ;;
         sharded-index) ls $f/safetensors/sharded/*/model.safetensors.index.json; ls $s/tiny-mistral/model.safetensors.index.json 2>/dev/null || true ;;
         gguf) ls $f/gguf/*.gguf $f/gguf/*/*.gguf $f/tokenization/*/vocab.gguf ;;
-        hdf5) ;;  # structure descriptions only (tools/fuzz/HDF5Target.swift): the seeds below
+        hdf5) ;;  # structure descriptions only (Tests/FuzzRegressionTests/HDF5Description.swift): the seeds below
+        hdf5-raw) find $f/hdf5 -name '*.h5' ;;
         config) find $f -name 'config.json'; ls $s/tiny-mistral/config.json $s/tiny-mistral/tokenizer_config.json \
                     $s/tiny-mistral-keras/config.json $s/tiny-mistral-keras/preprocessor.json 2>/dev/null || true ;;
         tokenizer-json) ls $f/tokenization/toy-*/*.json $f/gguf/tiny_llama.tokenizer.json ;;

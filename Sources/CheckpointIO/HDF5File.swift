@@ -125,30 +125,14 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         guard !FileSystem.isDirectory(path) else { throw IOFailure(path: path, operation: "read", reason: "it is a directory") }
         self.path = path
         let opened: (hid_t, [HDF5Dataset], [String: String]) = try HDF5Library.locked {
-            let signature = H5Fis_hdf5(path)
-            if signature == 0 { throw HDF5Error.notHDF5(file: path) }
-            if signature < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
-            var reason = [CChar](repeating: 0, count: HDF5Library.messageSize)
-            let f = shim_open_readonly(path, &reason, reason.count)
-            if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.message(reason)) }
-            do {
-                guard let names = NameList.collect({ shim_visit_datasets(f, $0, $1) }) else {
-                    throw HDF5Error.readFailed(file: path, object: "/", operation: "list the datasets of",
-                                               detail: HDF5Library.takeError())
-                }
-                let datasets = try names.map { try HDF5File.describe(file: f, path: path, dataset: $0) }
-                var metadata: [String: String] = [:]
-                for name in try HDF5File.attributeNames(file: f, path: path, object: ".") {
-                    // Non-text root attributes are not metadata; skip them.
-                    if let v = try? HDF5File.readStrings(file: f, path: path, object: ".", attribute: name), v.count == 1 {
-                        metadata[name] = v[0]
-                    }
-                }
-                return (f, datasets, metadata)
-            } catch {
-                _ = H5Fclose(f)
-                throw error
+            // libhdf5 reads the whole structure in a child process first: a file that crashes it is refused
+            // before the parent runs libhdf5 on it (HDF5Sandbox.swift). The walk is deterministic, so the
+            // parent's own walk below then meets only what the child survived.
+            try HDF5Sandbox.run(file: path, object: "/", operation: "read the structure of", dataBytes: 0) { _, _ in
+                if let (f, _, _) = try? HDF5File.walk(path) { _ = H5Fclose(f) }
+                return 0
             }
+            return try HDF5File.walk(path)
         }
         fileID = opened.0
         datasets = opened.1
@@ -187,29 +171,40 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         }
         try checkStorage(ds)
         let n = ds.elementCount
-        try MemoryBudget.check(MemoryBudget.floatBytes(n), for: "reading dataset `\(name)` of \(path) (shape \(Shape.describe(ds.shape)) as float32)")
+        let bf16 = ds.element == .bfloat16Opaque
+        // The tensor, plus the shared memory the reading child fills.
+        try MemoryBudget.check(MemoryBudget.floatBytes(n) * (bf16 ? 3 : 4) / 2,
+                               for: "reading dataset `\(name)` of \(path) (shape \(Shape.describe(ds.shape)) as float32)")
         let t = Tensor(uninitialized: ds.shape)
         if n == 0 { return t }
         let f = fileID
         try HDF5Library.locked {
-            let d = H5Dopen2(f, name, shim_H5P_DEFAULT())
-            if d < 0 { throw HDF5Error.readFailed(file: path, object: name, operation: "open dataset", detail: HDF5Library.takeError()) }
-            defer { _ = H5Dclose(d) }
-            func readFailed() -> HDF5Error {
-                .readFailed(file: path, object: name, operation: "read dataset", detail: HDF5Library.takeError())
-            }
-            if ds.element == .bfloat16Opaque {
-                let fileType = H5Dget_type(d)
-                if fileType < 0 { throw HDF5Error.readFailed(file: path, object: name, operation: "get the type of", detail: HDF5Library.takeError()) }
-                defer { _ = H5Tclose(fileType) }
-                var words = [UInt16](repeating: 0, count: n)
-                let rc = words.withUnsafeMutableBytes { H5Dread(d, fileType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), $0.baseAddress) }
-                if rc < 0 { throw readFailed() }  // before the deferred close clears libhdf5's error stack
-                words.withUnsafeBytes { Convert.toFloat32($0.baseAddress!, encoding: .bfloat16, t.pointer, count: n) }
-            } else {
-                let rc = H5Dread(d, shim_H5T_NATIVE_FLOAT(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), t.pointer)
-                if rc < 0 { throw readFailed() }
-            }
+            // libhdf5 decodes the data (chunk indexes, filters) in a child process; see HDF5Sandbox.swift.
+            try HDF5Sandbox.run(file: path, object: name, operation: "read dataset", dataBytes: n * (bf16 ? 2 : 4), body: { data, message in
+                let d = H5Dopen2(f, name, shim_H5P_DEFAULT())
+                if d < 0 {
+                    HDF5Sandbox.leave("open dataset: " + HDF5Library.takeError(), in: message)
+                    return 1
+                }
+                let rc: herr_t
+                if bf16 {
+                    let fileType = H5Dget_type(d)
+                    rc = fileType < 0 ? -1 : H5Dread(d, fileType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), data)
+                } else {
+                    rc = H5Dread(d, shim_H5T_NATIVE_FLOAT(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), data)
+                }
+                if rc < 0 {
+                    HDF5Sandbox.leave(HDF5Library.takeError(), in: message)
+                    return 1
+                }
+                return 0
+            }, receive: { data in
+                if bf16 {
+                    Convert.toFloat32(data, encoding: .bfloat16, t.pointer, count: n)
+                } else {
+                    UnsafeMutableRawPointer(t.pointer).copyMemory(from: data, byteCount: n * 4)
+                }
+            })
         }
         return t
     }
@@ -239,6 +234,34 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
     }
 
     // MARK: Internals (lock held)
+
+    /// Opens `path` and describes every dataset and root attribute; returns the open file.
+    private static func walk(_ path: String) throws -> (hid_t, [HDF5Dataset], [String: String]) {
+        let signature = H5Fis_hdf5(path)
+        if signature == 0 { throw HDF5Error.notHDF5(file: path) }
+        if signature < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
+        var reason = [CChar](repeating: 0, count: HDF5Library.messageSize)
+        let f = shim_open_readonly(path, &reason, reason.count)
+        if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.message(reason)) }
+        do {
+            guard let names = NameList.collect({ shim_visit_datasets(f, $0, $1) }) else {
+                throw HDF5Error.readFailed(file: path, object: "/", operation: "list the datasets of",
+                                           detail: HDF5Library.takeError())
+            }
+            let datasets = try names.map { try HDF5File.describe(file: f, path: path, dataset: $0) }
+            var metadata: [String: String] = [:]
+            for name in try HDF5File.attributeNames(file: f, path: path, object: ".") {
+                // Non-text root attributes are not metadata; skip them.
+                if let v = try? HDF5File.readStrings(file: f, path: path, object: ".", attribute: name), v.count == 1 {
+                    metadata[name] = v[0]
+                }
+            }
+            return (f, datasets, metadata)
+        } catch {
+            _ = H5Fclose(f)
+            throw error
+        }
+    }
 
     private static func tensorInfo(_ d: HDF5Dataset) -> TensorInfo {
         TensorInfo(name: d.path, storageType: d.element.storageType, shape: d.shape, byteCount: d.storedBytes)

@@ -28,3 +28,14 @@ import Testing
         #expect(ok.status == 0, "\(ok.stderr)")
     }
 }
+
+/// Findings that hang (Tests/Fixtures/fuzz/findings.json entries with "replay": "cli"): replayed through
+/// `t2r inspect` with a short T2R_HDF5_TIMEOUT, so the test does not wait out the default deadline.
+@Suite struct HangingInputCLITests {
+    @Test func libhdf5LoopingOnACorruptFileIsStopped() throws {
+        let file = Fixtures.fixture("fuzz/hdf5-raw/byteflips-heap-loop.h5")
+        let r = try runProcess(T2RBinary.path, ["inspect", file], environment: ["T2R_HDF5_TIMEOUT": "2"])
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains("libhdf5 did not finish trying to read the structure of `/` within 2 s and was stopped"), "\(r.stderr)")
+    }
+}

@@ -20,6 +20,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case gguf
     /// An HDF5 file built from a structure description (HDF5Description.swift).
     case hdf5
+    /// Raw bytes as an HDF5 file: libhdf5's own parser, whose crashes t2r must contain (HDF5Sandbox).
+    case hdf5Raw = "hdf5-raw"
     /// config.json of every kind, tokenizer_config.json, preprocessor.json.
     case config
     /// A Hugging Face tokenizer.json.
@@ -38,6 +40,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .shardedIndex: FuzzDrivers.shardedIndex(input, scratch, &errors)
         case .gguf: FuzzDrivers.gguf(input, scratch, &errors)
         case .hdf5: FuzzDrivers.hdf5(input, scratch, &errors)
+        case .hdf5Raw: FuzzDrivers.hdf5Raw(input, scratch, &errors)
         case .config: FuzzDrivers.config(input, scratch, &errors)
         case .tokenizerJSON: FuzzDrivers.tokenizerJSON(input, &errors)
         case .sentencepiece: FuzzDrivers.sentencePiece(input, &errors)
@@ -137,6 +140,14 @@ enum FuzzDrivers {
         e.attempt { for a in try f.attributeNames() { _ = try f.stringListAttribute(a) } }
         e.attempt { _ = try CheckpointInspection.inspect(path) }
         e.attempt { _ = try TeacherCheckpoint.open(dir).loadModel() }
+    }
+
+    static func hdf5Raw(_ input: UnsafeRawBufferPointer, _ dir: String, _ e: inout Errors) {
+        let path = write(input, dir, "model.h5")
+        guard let f = e.value({ try HDF5File(path: path) }) else { return }
+        for d in f.datasets { e.attempt { _ = try f.loadFloat32(d.path) } }
+        e.attempt { for a in try f.attributeNames() { _ = try f.stringListAttribute(a) } }
+        e.attempt { _ = try TeacherCheckpoint.open(path).loadModel() }
     }
 
     static func config(_ input: UnsafeRawBufferPointer, _ dir: String, _ e: inout Errors) {
