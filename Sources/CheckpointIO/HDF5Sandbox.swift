@@ -7,8 +7,11 @@
 // file, the operation and the signal, one that runs past its deadline (libhdf5 can also loop forever on a
 // corrupt file) `libraryHung`; the parent process never runs libhdf5 code on bytes that crashed it.
 //
-// The child runs only libhdf5 and the reader's own lock-free code, then leaves with _exit; the parent holds
-// HDF5Library.lock meanwhile, so no other thread is inside libhdf5 when it forks.
+// The child runs only libhdf5 and the reader's own code, then leaves with _exit; the parent holds
+// HDF5Library.lock meanwhile, so no other thread is inside libhdf5 when it forks, and forks through
+// `ProcessFork.fork`, which keeps OpenBLAS's fork handler from pulling its thread pool out from under a
+// matrix product running on another thread.
+import CHDF5
 import Glibc
 import TensorCore
 
@@ -29,13 +32,16 @@ enum HDF5Sandbox {
         }
         defer { munmap(region, size) }
         let message = region.assumingMemoryBound(to: CChar.self)
-        let pid = fork()
+        let pid = ProcessFork.fork()
         if pid < 0 { throw IOFailure(path: file, operation: "fork to read \(object)", reason: String(cString: strerror(errno))) }
         if pid == 0 {
             // Child: none of the parent's signal handlers (a Ctrl-C handler must not run here, and a crash
             // report such as Swift's backtracer would print one for every contained crash): a fault ends
             // the child quietly, and the parent reports it.
             for s in [SIGINT, SIGTERM, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP] { signal(s, SIG_DFL) }
+            // And it dies with the parent (a killed t2r must not leave a child looping in libhdf5).
+            _ = shim_die_with_parent()
+            if getppid() == 1 { _exit(1) }
             _exit(body(region + messageBytes, message))
         }
         // A corrupt file can also make libhdf5 loop forever (a cycle in its global heap): the child gets a

@@ -48,7 +48,11 @@ public enum RecipeDocument {
         let decoder = JSONDecoder()
         decoder.allowsJSON5 = true
         do {
-            return try decoder.decode(AnyJSON.self, from: Data(text.utf8)).value
+            // The trailing newline is not decoration: Foundation's JSON5 scanner hands a number to strtod
+            // without a terminator, so a number that ends the text (`--set a.b=12345678901234567890`) is read
+            // past the end of the buffer — a crash at a page boundary, else stray digits (found by
+            // tools/fuzz.sh; Tests/Fixtures/fuzz/recipe/number-at-end.json5).
+            return try decoder.decode(AnyJSON.self, from: Data((text + "\n").utf8)).value
         } catch let DecodingError.dataCorrupted(ctx) {
             let detail = (ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)
             throw RecipeError(file: file, key: "", problem: "not valid JSON5: \(detail)")
