@@ -43,6 +43,9 @@ struct DistillSetup {
 
     var recipe: String { "\(dir)/recipe.json5" }
 
+    /// Deletes the setup (teacher, student, runs).
+    func remove() { _ = try? runProcess("/bin/rm", ["-rf", dir]) }
+
     /// `t2r distill` arguments for a run into `run`.
     func args(_ run: String, resume: Bool = false, _ extra: [String] = []) -> [String] {
         ["distill", recipe, "--set", "run.output=\(run)"] + (resume ? ["--resume"] : []) + extra
@@ -118,6 +121,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
     /// writing final/); after each one the newest checkpoint is intact and at most one interval behind.
     @Test func sigkillAtRandomMomentsThenResumeIsBitIdentical() throws {
         let setup = try DistillSetup(steps: 60, checkpointEvery: 2)
+        defer { setup.remove() }
         let (reference, seconds) = try setup.reference()
         let stepSeconds = seconds / Double(setup.steps)
         let run = "\(setup.dir)/killed"
@@ -163,6 +167,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
     @Test(arguments: [SIGINT, SIGTERM])
     func interruptWritesACheckpointAndStops(_ signal: Int32) throws {
         let setup = try DistillSetup(steps: 40, checkpointEvery: 0)
+        defer { setup.remove() }
         let (reference, _) = try setup.reference()
         let run = "\(setup.dir)/interrupted"
         let child = try setup.start(run, tag: "interrupted")
@@ -191,6 +196,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
     /// Two trainers cannot share a run directory.
     @Test func secondTrainerOnTheSameRunDirectoryIsRefused() throws {
         let setup = try DistillSetup(steps: 400, checkpointEvery: 0)
+        defer { setup.remove() }
         let run = "\(setup.dir)/shared"
         let first = try setup.start(run, tag: "first")
         defer { first.send(SIGKILL); first.wait() }
@@ -207,6 +213,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
         // preset "new": the checkpoint files stay under 24 KB; metrics.jsonl (~230 bytes a step) reaches the
         // 28 KB limit after about 120 of the 150 steps.
         let setup = try DistillSetup(steps: 150, checkpointEvery: 5, preset: "new")
+        defer { setup.remove() }
         let (reference, _) = try setup.reference()
         let run = "\(setup.dir)/file-size-limit"
         let quoted = setup.args(run).map { "'\($0)'" }.joined(separator: " ")
@@ -230,6 +237,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
         let mount = try Scratch.mountTmpfs(size: "200k")
         defer { Scratch.unmount(mount) }
         let setup = try DistillSetup(steps: 60, checkpointEvery: 2)
+        defer { setup.remove() }
         let (reference, _) = try setup.reference()
         let run = "\(mount)/run"
         let r = try T2RBinary.run(setup.args(run))
@@ -253,6 +261,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
         let mount = try Scratch.mountTmpfs(size: "8m")
         defer { Scratch.unmount(mount) }
         let setup = try DistillSetup(steps: 40, checkpointEvery: 0)
+        defer { setup.remove() }
         let (reference, _) = try setup.reference()
         let run = "\(mount)/run"
         let child = try setup.start(run, tag: "before")

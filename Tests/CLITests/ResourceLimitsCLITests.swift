@@ -8,6 +8,7 @@ import Testing
 @Suite struct ResourceLimitsCLITests {
     @Test func modelThatDoesNotFitIsRefusedWithTheEstimate() throws {
         let setup = try DistillSetup(steps: 4, checkpointEvery: 0)
+        defer { setup.remove() }
         let r = try runProcess(T2RBinary.path, setup.args("\(setup.dir)/run"), environment: ["T2R_MEMORY_LIMIT": "4K"])
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("Error: loading the teacher \(setup.dir)/teacher (4848 parameters as float32) needs about 19.3 kB of memory, "
@@ -17,6 +18,7 @@ import Testing
 
     @Test func batchThatDoesNotFitIsRefusedWithTheEstimate() throws {
         let setup = try DistillSetup(steps: 4, checkpointEvery: 0)
+        defer { setup.remove() }
         // The models (~22 kB each) fit in 2 MB; 64 sequences of 40 tokens of activations do not.
         let args = setup.args("\(setup.dir)/run", ["--set", "data.batch_size=64", "--set", "data.seq_len=40"])
         let r = try runProcess(T2RBinary.path, args, environment: ["T2R_MEMORY_LIMIT": "2M"])
