@@ -141,6 +141,7 @@ public final class DistillationTrainer: @unchecked Sendable {
             }
             let (s, savedRecipe) = try TrainingCheckpoint.load(dir, model: student, optimizer: optimizer, lora: lora)
             try checkResumable(saved: savedRecipe, path: dir)
+            try checkDataPosition(s, path: dir, window: window)
             state = s
             sampler = WindowSampler(tokenCount: train.count, length: window, seed: config.run.seed, epoch: s.epoch, cursor: s.cursor)
             if let n = s.metricsBytes { try directory.truncateMetrics(to: n, keepingRollbacks: rollingBack) }
@@ -156,6 +157,7 @@ public final class DistillationTrainer: @unchecked Sendable {
         let metrics = try MetricsLog(path: directory.metricsPath)
         func checkpoint() throws -> String {
             state.metricsBytes = directory.metricsLength()
+            state.trainTokens = train.count
             let dir = try TrainingCheckpoint.save(runDir: runDir, model: student, optimizer: optimizer, lora: lora, state: state,
                                                   recipe: recipeJSON, keepLast: config.run.keepLast)
             lastCheckpoint = dir
@@ -277,6 +279,20 @@ public final class DistillationTrainer: @unchecked Sendable {
         _ = events(.finished(path: final))
         return TrainingSummary(finalDirectory: final, lastCheckpoint: lastCheckpoint, steps: state.step, interrupted: false,
                                losses: losses.map(\.loss))
+    }
+
+    /// The checkpoint's data position must exist in this run's training data (the same token count: other
+    /// data cannot continue the run, and a cursor past the windows would index outside them).
+    func checkDataPosition(_ s: TrainerState, path: String, window: Int) throws {
+        if let n = s.trainTokens, n != train.count {
+            throw TrainingError.incompatibleResume(path: path, detail: "the checkpoint was trained on \(n) tokens, the recipe's data now has "
+                + "\(train.count): the training data changed")
+        }
+        let windows = train.count / window
+        guard s.cursor <= windows, s.epoch < 1 << 40 else {
+            throw TrainingError.corruptCheckpoint(path: FileSystem.join(path, "trainer_state.json"),
+                                                  detail: "data position epoch \(s.epoch), window \(s.cursor) is outside the \(windows) windows of the training data")
+        }
     }
 
     /// `run.*` keys a resumed run may change: they steer the run, not the numbers it computes.

@@ -24,6 +24,8 @@ public struct TrainerState: Sendable, Equatable {
     public var learningRateScale: Double = 1
     /// Divergence rollbacks so far.
     public var rollbacks: Int = 0
+    /// Training tokens of the run (a resume with other data cannot continue the same run).
+    public var trainTokens: Int?
 
     public init(step: Int = 0, epoch: Int = 0, cursor: Int = 0, tokensSeen: Int = 0, elapsedSeconds: Double = 0, bestValidLoss: Double? = nil) {
         self.step = step
@@ -38,7 +40,8 @@ public struct TrainerState: Sendable, Equatable {
         .object([("step", .int(step)), ("epoch", .int(epoch)), ("cursor", .int(cursor)), ("tokens_seen", .int(tokensSeen)),
                  ("elapsed_seconds", .double(elapsedSeconds)), ("best_valid_loss", bestValidLoss.map { .double($0) } ?? .null),
                  ("metrics_bytes", metricsBytes.map { .int($0) } ?? .null), ("min_loss", minLoss.map { .double($0) } ?? .null),
-                 ("learning_rate_scale", .double(learningRateScale)), ("rollbacks", .int(rollbacks))])
+                 ("learning_rate_scale", .double(learningRateScale)), ("rollbacks", .int(rollbacks)),
+                 ("train_tokens", trainTokens.map { .int($0) } ?? .null)])
     }
 
     init(json: JSONValue, file: String) throws {
@@ -56,6 +59,7 @@ public struct TrainerState: Sendable, Equatable {
         minLoss = json["min_loss"]?.doubleValue
         learningRateScale = json["learning_rate_scale"]?.doubleValue ?? 1
         rollbacks = json["rollbacks"]?.intValue ?? 0
+        trainTokens = json["train_tokens"]?.intValue
         guard learningRateScale > 0, learningRateScale <= 1, rollbacks >= 0 else {
             throw TrainingError.corruptCheckpoint(path: file, detail: "learning_rate_scale must be in (0, 1] and rollbacks ≥ 0")
         }
@@ -150,7 +154,12 @@ public enum TrainingCheckpoint {
     /// Restores parameters, moments and state from `dir` into `model` / `optimizer` (and LoRA adapters).
     public static func load(_ dir: String, model: StudentModel, optimizer: AdamW, lora: LoRAAdapters? = nil) throws -> (TrainerState, JSONValue) {
         let statePath = FileSystem.join(dir, "trainer_state.json")
-        let state = try TrainerState(json: try JSONParser.parse(try readFile(statePath, limit: FileLimits.json)), file: statePath)
+        func json(_ path: String) throws -> JSONValue {
+            do { return try JSONParser.parse(try readFile(path, limit: FileLimits.json)) } catch let e as JSONParseError {
+                throw TrainingError.corruptCheckpoint(path: path, detail: "not valid JSON: \(e)")
+            }
+        }
+        let state = try TrainerState(json: try json(statePath), file: statePath)
         let saved = try StudentCheckpoint.open(dir)
         guard saved.config == model.config || sameArchitecture(saved.config, model.config) else {
             throw TrainingError.incompatibleResume(path: dir, detail: "the checkpoint's student architecture differs from the recipe's")
@@ -163,7 +172,7 @@ public enum TrainingCheckpoint {
             try lora.load(from: p)
             try loadOptimizer(lora.optimizer, from: FileSystem.join(dir, "lora_optimizer.safetensors"), checkpoint: dir)
         }
-        let recipe = try JSONParser.parse(try readFile(FileSystem.join(dir, "recipe.json"), limit: FileLimits.json))
+        let recipe = try json(FileSystem.join(dir, "recipe.json"))
         return (state, recipe)
     }
 
