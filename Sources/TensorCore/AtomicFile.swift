@@ -129,15 +129,21 @@ public enum FileLimits {
 
 /// A file is larger than what t2r reads whole for its kind.
 public struct FileTooLarge: T2RError, Equatable {
+    /// The file.
     public let path: String
+    /// Its size in bytes.
     public let size: Int
+    /// The most t2r reads for a file of its kind.
     public let limit: Int
+    /// The error for `path` of `size` bytes over `limit`.
     public init(path: String, size: Int, limit: Int) {
         self.path = path
         self.size = size
         self.limit = limit
     }
+    /// The file is at fault: `.badInput`.
     public var category: ErrorCategory { .badInput }
+    /// Names the file, its size and the limit.
     public var description: String {
         "\(path): \(size) bytes, more than the \(limit) bytes t2r reads for a file of this kind; is it the right file?"
     }

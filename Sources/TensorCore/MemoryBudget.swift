@@ -15,6 +15,7 @@ public struct InsufficientMemory: T2RError, Equatable {
     /// Where `available` comes from ("MemAvailable in /proc/meminfo", "T2R_MEMORY_LIMIT", …).
     public let source: String
 
+    /// The error for `what`, estimated at `needed` bytes, against `available` bytes from `source`.
     public init(what: String, needed: Int, available: Int, source: String) {
         self.what = what
         self.needed = needed
@@ -22,8 +23,10 @@ public struct InsufficientMemory: T2RError, Equatable {
         self.source = source
     }
 
+    /// Resource exhaustion, not bad input: `.failure`.
     public var category: ErrorCategory { .failure }
 
+    /// What needs how much, what is available and where that figure comes from, and what to do.
     public var description: String {
         "\(what) needs about \(MemoryBudget.format(needed)) of memory, but only \(MemoryBudget.format(available)) is available "
             + "(\(source)); nothing was allocated. Free memory or make the task smaller (batch size, sequence length, model), "

@@ -5,7 +5,9 @@ import TensorCore
 
 /// A running (or finished) child process started with posix_spawn.
 public final class ChildProcess {
+    /// The child's process id.
     public let pid: pid_t
+    /// Files receiving its stdout and stderr.
     public let stdoutPath: String
     public let stderrPath: String
     private var status: Int32?
@@ -68,8 +70,9 @@ public final class ChildProcess {
         return signal == 0 ? (s >> 8) & 0xFF : 128 + signal
     }
 
-    /// What the child wrote to stdout / stderr so far.
+    /// What the child wrote to stdout so far.
     public var stdout: String { (try? readTextFile(stdoutPath)) ?? "" }
+    /// What the child wrote to stderr so far.
     public var stderr: String { (try? readTextFile(stderrPath)) ?? "" }
 }
 
