@@ -127,7 +127,8 @@ public final class DistillationTrainer: @unchecked Sendable {
     /// Runs (or resumes) the stage. `events` is called on the training thread.
     public func run(resume: Bool, events: (TrainingEvent) -> TrainingControl) throws -> TrainingSummary {
         let runDir = config.run.output
-        let directory = try RunDirectory(runDir)  // held (locked) until this function returns
+        let directory = try RunDirectory(runDir)
+        defer { directory.unlock() }  // locked until this function returns
         var state = TrainerState()
         // Windows hold T+1 tokens: T inputs and, for CE, their next tokens.
         let window = config.data.seqLen + 1

@@ -8,7 +8,7 @@ import TensorCore
 /// A run directory held by this process for the duration of a training run.
 final class RunDirectory {
     let path: String
-    private let lockFD: Int32
+    private var lockFD: Int32
 
     /// Creates `path` if needed and takes its lock; throws `TrainingError.runDirectoryBusy` when another
     /// process trains into the same directory.
@@ -28,7 +28,14 @@ final class RunDirectory {
         removeStaleTemporaries()
     }
 
-    deinit { close(lockFD) }  // releases the flock
+    /// Releases the lock (the trainer does so when its run returns; deinit would be too late or too early
+    /// to rely on, since a local's lifetime ends at its last use).
+    func unlock() {
+        if lockFD >= 0 { close(lockFD) }
+        lockFD = -1
+    }
+
+    deinit { unlock() }
 
     var metricsPath: String { FileSystem.join(path, "metrics.jsonl") }
 

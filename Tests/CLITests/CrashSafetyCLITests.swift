@@ -56,13 +56,21 @@ struct DistillSetup {
         try ChildProcess(T2RBinary.path, args(run, resume: resume), outputPrefix: "\(dir)/\(tag)")
     }
 
-    /// An uninterrupted run into `dir/reference`, and how long it took (seconds).
-    func reference() throws -> (run: String, seconds: Double) {
+    /// An uninterrupted run into `dir/reference`: how long it took to start (until its first metrics line)
+    /// and in all (seconds).
+    func reference() throws -> (run: String, seconds: Double, startup: Double) {
         let run = "\(dir)/reference"
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let r = try T2RBinary.run(args(run))
-        guard r.status == 0 else { throw IOFailure(path: run, operation: "train the reference", reason: r.stderr) }
-        return (run, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        let t0 = now()
+        let child = try start(run, tag: "reference")
+        var startup: Double?
+        while child.isRunning {
+            if startup == nil, (FileSystem.fileSize("\(run)/metrics.jsonl") ?? 0) > 0 { startup = now() - t0 }
+            sleepSeconds(0.001)
+        }
+        guard child.wait() == 0 else { throw IOFailure(path: run, operation: "train the reference", reason: child.stderr) }
+        let seconds = now() - t0
+        return (run, seconds, startup ?? seconds)
     }
 }
 
@@ -122,8 +130,8 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
     @Test func sigkillAtRandomMomentsThenResumeIsBitIdentical() throws {
         let setup = try DistillSetup(steps: 60, checkpointEvery: 2)
         defer { setup.remove() }
-        let (reference, seconds) = try setup.reference()
-        let stepSeconds = seconds / Double(setup.steps)
+        let (reference, seconds, startup) = try setup.reference()
+        let stepSeconds = (seconds - startup) / Double(setup.steps)
         let run = "\(setup.dir)/killed"
         var rng = SeededRNG(seed: UInt64(getpid()))
         var kills = 0, attempt = 0
@@ -135,8 +143,8 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
             let child = try setup.start(run, resume: start != nil, tag: "attempt-\(attempt)")
             if kills < 24 {
                 if rng.nextInt(below: 4) == 0 {
-                    // Anywhere in the first 0.3 s: mostly while the models load.
-                    sleepSeconds(rng.nextDouble() * 0.3)
+                    // Anywhere in the start-up (loading the models, the resume, the first step).
+                    sleepSeconds(rng.nextDouble() * startup)
                 } else {
                     // After 0–3 more steps, somewhere inside the next step (its metrics line, its checkpoint).
                     let target = (start ?? 0) + rng.nextInt(below: 4)
@@ -168,7 +176,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
     func interruptWritesACheckpointAndStops(_ signal: Int32) throws {
         let setup = try DistillSetup(steps: 40, checkpointEvery: 0)
         defer { setup.remove() }
-        let (reference, _) = try setup.reference()
+        let reference = try setup.reference().run
         let run = "\(setup.dir)/interrupted"
         let child = try setup.start(run, tag: "interrupted")
         // Wait until a few steps are logged, then interrupt.
@@ -214,7 +222,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
         // 28 KB limit after about 120 of the 150 steps.
         let setup = try DistillSetup(steps: 150, checkpointEvery: 5, preset: "new")
         defer { setup.remove() }
-        let (reference, _) = try setup.reference()
+        let reference = try setup.reference().run
         let run = "\(setup.dir)/file-size-limit"
         let quoted = setup.args(run).map { "'\($0)'" }.joined(separator: " ")
         let r = try runProcess("/bin/sh", ["-c", "ulimit -f \(28 * 2); trap '' XFSZ; exec '\(T2RBinary.path)' \(quoted)"])
@@ -238,7 +246,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
         defer { Scratch.unmount(mount) }
         let setup = try DistillSetup(steps: 60, checkpointEvery: 2)
         defer { setup.remove() }
-        let (reference, _) = try setup.reference()
+        let reference = try setup.reference().run
         let run = "\(mount)/run"
         let r = try T2RBinary.run(setup.args(run))
         #expect(r.status == 1, "exit \(r.status): \(r.stderr)")
@@ -262,7 +270,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
         defer { Scratch.unmount(mount) }
         let setup = try DistillSetup(steps: 40, checkpointEvery: 0)
         defer { setup.remove() }
-        let (reference, _) = try setup.reference()
+        let reference = try setup.reference().run
         let run = "\(mount)/run"
         let child = try setup.start(run, tag: "before")
         while child.isRunning && ((try? metricsLines(run))?.count ?? 0) < 5 { sleepSeconds(0.005) }
