@@ -56,5 +56,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Recipes", "Models", "Corpus", "Conversion", "CheckpointIO", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Training", "Models", "Conversion", "TensorCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["T2RCLI", "CheckpointIO", "TestSupport"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["CHDF5", "CheckpointIO", "Conversion", "Models", "Recipes", "Tokenization", "TestSupport"]),
     ]
 )

@@ -7,7 +7,9 @@
 #ifndef CHDF5_SHIM_H
 #define CHDF5_SHIM_H
 #include <hdf5.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 static inline hid_t shim_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t shim_H5E_DEFAULT(void) { return H5E_DEFAULT; }
@@ -112,5 +114,8 @@ static inline hid_t shim_open_readonly(const char *path, char *error, size_t siz
     H5Pclose(fapl);
     return file;
 }
+
+/// In a forked reader child (HDF5Sandbox.swift): be killed when the parent dies.
+static inline int shim_die_with_parent(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL); }
 
 #endif

@@ -49,6 +49,11 @@ public final class GGUFFile: TensorStore, @unchecked Sendable {
     public static let maxDimensions = 4
     /// Deepest nesting of arrays accepted in metadata (real files use at most 2).
     public static let maxArrayDepth = 16
+    /// Most elements of one metadata array (a 256k-token vocabulary has 2^18); each element costs tens of
+    /// bytes in memory, so the count of a large file's array is not believed beyond this.
+    public static let maxArrayCount = 1 << 24
+    /// Longest metadata string (chat templates are kilobytes).
+    public static let maxStringLength = 1 << 26
 
     /// The file path (for messages).
     public let path: String
@@ -304,6 +309,8 @@ public final class GGUFFile: TensorStore, @unchecked Sendable {
         }
         precondition(rows.lowerBound >= 0 && rows.upperBound <= t.rowCount,
                      "GGUFFile.loadRows: rows \(rows) out of 0..<\(t.rowCount) for `\(t.name)`")
+        try MemoryBudget.check(MemoryBudget.floatBytes(rows.count * t.rowLength),
+                               for: "dequantising tensor `\(t.name)` of \(path) (\(rows.count)×\(t.rowLength) as float32)")
         let out = Tensor(uninitialized: [rows.count, t.rowLength])
         guard out.count > 0 else { return out }
         let src = file.bytes.baseAddress! + dataStart + t.offset + rows.lowerBound * t.rowByteCount
@@ -356,6 +363,10 @@ struct GGUFByteReader {
         let lengthOffset = position
         let n = try u64("the length of \(what())")
         try checkCount(n, elementSize: 1, what: "the length of \(what())", at: lengthOffset)
+        guard n <= UInt64(GGUFFile.maxStringLength) else {
+            throw GGUFError.countTooLarge(file: path, what: "the length of \(what())", count: n, offset: lengthOffset,
+                                          limit: UInt64(GGUFFile.maxStringLength))
+        }
         let slice = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + Int(n))])
         guard let s = String(validating: slice, as: UTF8.self) else {
             throw GGUFError.invalidUTF8(file: path, what: what(), offset: position)
@@ -403,6 +414,10 @@ struct GGUFByteReader {
         let countOffset = position
         let count = try u64("the element count of `\(key)`")
         try checkCount(count, elementSize: type.minimumEncodedSize, what: "the element count of `\(key)`", at: countOffset)
+        guard count <= UInt64(GGUFFile.maxArrayCount) else {
+            throw GGUFError.countTooLarge(file: path, what: "the element count of `\(key)`", count: count, offset: countOffset,
+                                          limit: UInt64(GGUFFile.maxArrayCount))
+        }
         let n = Int(count)
         var values: [GGUFValue] = []
         values.reserveCapacity(n)

@@ -20,6 +20,13 @@ public enum HDF5Error: T2RError, Equatable {
     case attributeNotString(file: String, object: String, attribute: String, type: String)
     /// A libhdf5 call failed on an object of the file.
     case readFailed(file: String, object: String, operation: String, detail: String)
+    /// libhdf5 crashed (in the child process that reads for t2r) on this file: it is corrupt or hostile.
+    case libraryCrashed(file: String, object: String, operation: String, signal: String)
+    /// libhdf5 did not finish within its deadline on this file (a corrupt file can make it loop).
+    case libraryHung(file: String, object: String, operation: String, seconds: Double)
+    /// The dataset's data lives in other files (external storage or a virtual dataset), which t2r does not
+    /// follow.
+    case externalData(file: String, dataset: String, sources: [String])
 
     /// Always `.badInput`: the file is at fault.
     public var category: ErrorCategory { .badInput }
@@ -40,6 +47,15 @@ public enum HDF5Error: T2RError, Equatable {
             "\(f): dataset `\(d)`: \(detail)"
         case let .attributeNotString(f, o, a, t):
             "\(f): attribute `\(a)` of `\(o)` is \(t), expected a string"
+        case let .libraryCrashed(f, o, op, sig):
+            "\(f): libhdf5 crashed (\(sig)) trying to \(op) `\(o)`: the file is corrupt or not a valid HDF5 file "
+                + "(t2r ran libhdf5 in a separate process, so only that process died)"
+        case let .libraryHung(f, o, op, t):
+            "\(f): libhdf5 did not finish trying to \(op) `\(o)` within \(Int(t)) s and was stopped: the file is corrupt "
+                + "(a loop in its structure) or the disk is extremely slow (T2R_HDF5_TIMEOUT sets the limit in seconds)"
+        case let .externalData(f, d, sources):
+            "\(f): dataset `\(d)` keeps its data in other files (\(sources.joined(separator: ", "))); t2r reads tensors only "
+                + "from the checkpoint file itself (an HDF5 file could otherwise point at any file on the machine)"
         case let .readFailed(f, o, op, d):
             "\(f): cannot \(op) `\(o)`: \(d.isEmpty ? "libhdf5 gave no reason" : d)"
         }

@@ -45,18 +45,24 @@ public struct HDF5Dataset: Sendable, Equatable {
     public let storedBytes: Int
     /// True when the dataset passes through filters (compression).
     public let filtered: Bool
+    /// Other files its data would be read from (HDF5 external raw storage, or the sources of a virtual
+    /// dataset); t2r refuses to read such datasets.
+    public var externalFiles: [String] = []
 
     /// Number of elements (shape checked for overflow when the file was opened).
     public var elementCount: Int { Shape.elementCount(shape) ?? 0 }
 }
 
 /// The process-wide lock every libhdf5 call runs under (the serial library keeps global state).
-enum HDF5Library {
+/// libhdf5 (Debian's serial build) is not thread-safe, and a forked reader child must not inherit its
+/// global state half-updated: every use of libhdf5 in the process, t2r's or a caller's, goes through
+/// `locked`.
+public enum HDF5Library {
     static let lock = NSLock()
 
     /// Runs `body` holding the lock, with libhdf5 initialised, its error auto-printing off and its
     /// error stack empty (so a failure's message is that failure's).
-    static func locked<R>(_ body: () throws -> R) rethrows -> R {
+    public static func locked<R>(_ body: () throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
         _ = H5open()
@@ -122,30 +128,14 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         guard !FileSystem.isDirectory(path) else { throw IOFailure(path: path, operation: "read", reason: "it is a directory") }
         self.path = path
         let opened: (hid_t, [HDF5Dataset], [String: String]) = try HDF5Library.locked {
-            let signature = H5Fis_hdf5(path)
-            if signature == 0 { throw HDF5Error.notHDF5(file: path) }
-            if signature < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
-            var reason = [CChar](repeating: 0, count: HDF5Library.messageSize)
-            let f = shim_open_readonly(path, &reason, reason.count)
-            if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.message(reason)) }
-            do {
-                guard let names = NameList.collect({ shim_visit_datasets(f, $0, $1) }) else {
-                    throw HDF5Error.readFailed(file: path, object: "/", operation: "list the datasets of",
-                                               detail: HDF5Library.takeError())
-                }
-                let datasets = try names.map { try HDF5File.describe(file: f, path: path, dataset: $0) }
-                var metadata: [String: String] = [:]
-                for name in try HDF5File.attributeNames(file: f, path: path, object: ".") {
-                    // Non-text root attributes are not metadata; skip them.
-                    if let v = try? HDF5File.readStrings(file: f, path: path, object: ".", attribute: name), v.count == 1 {
-                        metadata[name] = v[0]
-                    }
-                }
-                return (f, datasets, metadata)
-            } catch {
-                _ = H5Fclose(f)
-                throw error
+            // libhdf5 reads the whole structure in a child process first: a file that crashes it is refused
+            // before the parent runs libhdf5 on it (HDF5Sandbox.swift). The walk is deterministic, so the
+            // parent's own walk below then meets only what the child survived.
+            try HDF5Sandbox.run(file: path, object: "/", operation: "read the structure of", dataBytes: 0) { _, _ in
+                if let (f, _, _) = try? HDF5File.walk(path) { _ = H5Fclose(f) }
+                return 0
             }
+            return try HDF5File.walk(path)
         }
         fileID = opened.0
         datasets = opened.1
@@ -179,30 +169,45 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         if case let .unsupported(description) = ds.element {
             throw HDF5Error.unsupportedType(file: path, dataset: name, type: description)
         }
+        if !ds.externalFiles.isEmpty {
+            throw HDF5Error.externalData(file: path, dataset: name, sources: ds.externalFiles)
+        }
         try checkStorage(ds)
         let n = ds.elementCount
+        let bf16 = ds.element == .bfloat16Opaque
+        // The tensor, plus the shared memory the reading child fills.
+        try MemoryBudget.check(MemoryBudget.floatBytes(n) * (bf16 ? 3 : 4) / 2,
+                               for: "reading dataset `\(name)` of \(path) (shape \(Shape.describe(ds.shape)) as float32)")
         let t = Tensor(uninitialized: ds.shape)
         if n == 0 { return t }
         let f = fileID
         try HDF5Library.locked {
-            let d = H5Dopen2(f, name, shim_H5P_DEFAULT())
-            if d < 0 { throw HDF5Error.readFailed(file: path, object: name, operation: "open dataset", detail: HDF5Library.takeError()) }
-            defer { _ = H5Dclose(d) }
-            func readFailed() -> HDF5Error {
-                .readFailed(file: path, object: name, operation: "read dataset", detail: HDF5Library.takeError())
-            }
-            if ds.element == .bfloat16Opaque {
-                let fileType = H5Dget_type(d)
-                if fileType < 0 { throw HDF5Error.readFailed(file: path, object: name, operation: "get the type of", detail: HDF5Library.takeError()) }
-                defer { _ = H5Tclose(fileType) }
-                var words = [UInt16](repeating: 0, count: n)
-                let rc = words.withUnsafeMutableBytes { H5Dread(d, fileType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), $0.baseAddress) }
-                if rc < 0 { throw readFailed() }  // before the deferred close clears libhdf5's error stack
-                words.withUnsafeBytes { Convert.toFloat32($0.baseAddress!, encoding: .bfloat16, t.pointer, count: n) }
-            } else {
-                let rc = H5Dread(d, shim_H5T_NATIVE_FLOAT(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), t.pointer)
-                if rc < 0 { throw readFailed() }
-            }
+            // libhdf5 decodes the data (chunk indexes, filters) in a child process; see HDF5Sandbox.swift.
+            try HDF5Sandbox.run(file: path, object: name, operation: "read dataset", dataBytes: n * (bf16 ? 2 : 4), body: { data, message in
+                let d = H5Dopen2(f, name, shim_H5P_DEFAULT())
+                if d < 0 {
+                    HDF5Sandbox.leave("open dataset: " + HDF5Library.takeError(), in: message)
+                    return 1
+                }
+                let rc: herr_t
+                if bf16 {
+                    let fileType = H5Dget_type(d)
+                    rc = fileType < 0 ? -1 : H5Dread(d, fileType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), data)
+                } else {
+                    rc = H5Dread(d, shim_H5T_NATIVE_FLOAT(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), data)
+                }
+                if rc < 0 {
+                    HDF5Sandbox.leave(HDF5Library.takeError(), in: message)
+                    return 1
+                }
+                return 0
+            }, receive: { data in
+                if bf16 {
+                    Convert.toFloat32(data, encoding: .bfloat16, t.pointer, count: n)
+                } else {
+                    UnsafeMutableRawPointer(t.pointer).copyMemory(from: data, byteCount: n * 4)
+                }
+            })
         }
         return t
     }
@@ -232,6 +237,34 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
     }
 
     // MARK: Internals (lock held)
+
+    /// Opens `path` and describes every dataset and root attribute; returns the open file.
+    private static func walk(_ path: String) throws -> (hid_t, [HDF5Dataset], [String: String]) {
+        let signature = H5Fis_hdf5(path)
+        if signature == 0 { throw HDF5Error.notHDF5(file: path) }
+        if signature < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
+        var reason = [CChar](repeating: 0, count: HDF5Library.messageSize)
+        let f = shim_open_readonly(path, &reason, reason.count)
+        if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.message(reason)) }
+        do {
+            guard let names = NameList.collect({ shim_visit_datasets(f, $0, $1) }) else {
+                throw HDF5Error.readFailed(file: path, object: "/", operation: "list the datasets of",
+                                           detail: HDF5Library.takeError())
+            }
+            let datasets = try names.map { try HDF5File.describe(file: f, path: path, dataset: $0) }
+            var metadata: [String: String] = [:]
+            for name in try HDF5File.attributeNames(file: f, path: path, object: ".") {
+                // Non-text root attributes are not metadata; skip them.
+                if let v = try? HDF5File.readStrings(file: f, path: path, object: ".", attribute: name), v.count == 1 {
+                    metadata[name] = v[0]
+                }
+            }
+            return (f, datasets, metadata)
+        } catch {
+            _ = H5Fclose(f)
+            throw error
+        }
+    }
 
     private static func tensorInfo(_ d: HDF5Dataset) -> TensorInfo {
         TensorInfo(name: d.path, storageType: d.element.storageType, shape: d.shape, byteCount: d.storedBytes)
@@ -311,8 +344,39 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         defer { _ = H5Pclose(plist) }
         let filters = H5Pget_nfilters(plist)
         let stored = H5Dget_storage_size(d)
-        return HDF5Dataset(path: name, shape: shape, element: element, elementBytes: size,
-                           storedBytes: stored > hsize_t(Int.max) ? Int.max : Int(stored), filtered: filters > 0)
+        var dataset = HDF5Dataset(path: name, shape: shape, element: element, elementBytes: size,
+                                  storedBytes: stored > hsize_t(Int.max) ? Int.max : Int(stored), filtered: filters > 0)
+        dataset.externalFiles = externalSources(plist)
+        return dataset
+    }
+
+    /// The files a dataset's data comes from besides this one: external raw storage (H5Pset_external) or a
+    /// virtual dataset's sources. A weights file from the internet could otherwise make t2r read any file
+    /// on the machine (/etc/…, ~/.ssh/…) as tensor data.
+    private static func externalSources(_ plist: hid_t) -> [String] {
+        var sources: [String] = []
+        let count = H5Pget_external_count(plist)
+        if count > 0 {
+            for i in 0..<UInt32(min(count, 64)) {
+                var name = [CChar](repeating: 0, count: 4096)
+                var offset: off_t = 0
+                var size: hsize_t = 0
+                if H5Pget_external(plist, i, name.count, &name, &offset, &size) >= 0 { sources.append(HDF5Library.message(name)) }
+            }
+            if sources.isEmpty { sources.append("(external storage)") }
+        }
+        if H5Pget_layout(plist) == H5D_VIRTUAL {
+            var n: Int = 0
+            if H5Pget_virtual_count(plist, &n) < 0 || n == 0 { sources.append("(virtual dataset)") }
+            for i in 0..<min(n, 64) {
+                let len = H5Pget_virtual_filename(plist, i, nil, 0)
+                if len < 0 { continue }
+                var name = [CChar](repeating: 0, count: len + 1)
+                _ = H5Pget_virtual_filename(plist, i, &name, name.count)
+                sources.append(HDF5Library.message(name))
+            }
+        }
+        return sources
     }
 
     private static func attributeNames(file f: hid_t, path: String, object: String) throws -> [String] {

@@ -73,6 +73,8 @@ public final class SafetensorsFile: TensorStore, @unchecked Sendable {
         case .F64: enc = .float64
         default: throw SafetensorsError.unsupportedDtype(file: path, tensor: name, dtype: e.dtype.rawValue, wanted: "float32")
         }
+        try MemoryBudget.check(MemoryBudget.floatBytes(Shape.elementCount(e.shape) ?? Int.max),
+                               for: "reading tensor `\(name)` of \(path) (shape \(Shape.describe(e.shape)) as float32)")
         let t = Tensor(uninitialized: e.shape)
         if t.count > 0 { Convert.toFloat32(file.bytes.baseAddress! + dataStart + e.begin, encoding: enc, t.pointer, count: t.count) }
         return t

@@ -18,7 +18,7 @@ public final class ShardedSafetensors: TensorStore, @unchecked Sendable {
         let dir = FileSystem.directoryName(indexPath)
         let json: JSONValue
         do {
-            json = try JSONParser.parse(try readFile(indexPath))
+            json = try JSONParser.parse(try readFile(indexPath, limit: FileLimits.json))
         } catch let e as JSONParseError {
             throw SafetensorsError.invalidIndex(file: indexPath, detail: "not valid JSON: \(e)")
         }

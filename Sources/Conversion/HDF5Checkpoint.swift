@@ -24,7 +24,7 @@ public enum HDF5Checkpoint {
                     path: loc.path,
                     detail: "no config.json next to \(FileSystem.baseName(loc.weightsFile)) (a KerasHub preset keeps its backbone config there)")
             }
-            let config = try TransformerConfig.load(teacherConfigJSON: try readFile(configFile), file: configFile)
+            let config = try TransformerConfig.load(teacherConfigJSON: try readFile(configFile, limit: FileLimits.json), file: configFile)
             return try KerasHubCheckpoint.open(file, locator: loc, config: config, configSource: configFile)
         default:
             let (config, source) = try flatConfig(file, loc)
@@ -48,7 +48,7 @@ public enum HDF5Checkpoint {
     /// The flat layout's config: config.json beside the file, else the root attribute `config`.
     static func flatConfig(_ file: HDF5File, _ loc: CheckpointLocator) throws -> (TransformerConfig, String) {
         if let configFile = loc.configFile {
-            return (try TransformerConfig.load(teacherConfigJSON: try readFile(configFile), file: configFile), configFile)
+            return (try TransformerConfig.load(teacherConfigJSON: try readFile(configFile, limit: FileLimits.json), file: configFile), configFile)
         }
         let source = "\(loc.weightsFile) (root attribute `config`)"
         guard let text = try file.stringAttribute("config") else {

@@ -24,7 +24,7 @@ public final class StudentCheckpoint: @unchecked Sendable {
     /// True when `path` is a directory (or a file in one) whose config.json says model_type "gsa".
     public static func isStudent(_ path: String) -> Bool {
         let dir = FileSystem.isDirectory(path) ? path : FileSystem.directoryName(path)
-        guard let bytes = try? readFile(FileSystem.join(dir, "config.json")), let json = try? JSONParser.parse(bytes) else { return false }
+        guard let bytes = try? readFile(FileSystem.join(dir, "config.json"), limit: FileLimits.json), let json = try? JSONParser.parse(bytes) else { return false }
         return json["model_type"]?.stringValue == "gsa"
     }
 
@@ -45,6 +45,10 @@ public final class StudentCheckpoint: @unchecked Sendable {
 
     /// Loads every tensor into a new model; `trainable` selects the tensors that get gradients.
     public func loadModel(trainable: (StudentTensor) -> Bool = { _ in false }) throws -> StudentModel {
+        // Values of every tensor, plus gradients of the trainable ones.
+        let counts = StudentTensor.all(for: config).map { (Shape.elementCount($0.expectedShape(config)) ?? Int.max, trainable($0)) }
+        let floats = counts.reduce(0) { $0.addingReportingOverflow($1.0 * ($1.1 ? 2 : 1)).partialValue }
+        try MemoryBudget.check(MemoryBudget.floatBytes(floats), for: "loading the student \(path) (weights and gradients, \(floats) floats)")
         let m = StudentModel(config: config, trainable: trainable)
         for t in StudentTensor.all(for: config) {
             m.value(t).assign(try store.loadFloat32(t.flaName))

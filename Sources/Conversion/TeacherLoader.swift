@@ -20,6 +20,8 @@ extension TeacherCheckpoint {
     /// Loads all weights into a `TeacherModel`.
     public func loadModel() throws -> TeacherModel {
         let c = config
+        try MemoryBudget.check(MemoryBudget.floatBytes(c.parameterCount),
+                               for: "loading the teacher \(path) (\(c.parameterCount) parameters as float32)")
         let embed = try loadChecked(.embedTokens)
         var layers: [TeacherLayerWeights] = []
         for l in 0..<c.numLayers {

@@ -92,7 +92,7 @@ public enum TeacherTensor: Hashable, Sendable, CustomStringConvertible {
     /// The name under a table of templates ("{}" replaced by the layer); every kind must be in the table.
     public func name(in templates: [(Kind, String)]) -> String {
         let t = templates.first { $0.0 == kind }!.1
-        return layer.map { t.replacingOccurrences(of: "{}", with: String($0)) } ?? t
+        return layer.map { t.fillingLayer($0) } ?? t
     }
 
     public var description: String { huggingFaceName }

@@ -27,7 +27,7 @@ public enum Recipe {
         if s.has("convert") {
             let c = try s.object("convert")
             var o = ConversionOptions()
-            o.numSlots = try c.int("num_slots", min: 1) ?? o.numSlots
+            o.numSlots = try c.int("num_slots", min: 1, max: 1 << 16) ?? o.numSlots
             o.gateLogitNormalizer = try c.double("gate_logit_normalizer", min: 0, exclusiveMin: true) ?? o.gateLogitNormalizer
             o.featureMap = try c.choice("feature_map", GSAConfig.FeatureMap.self) ?? o.featureMap
             o.fProjInit = try c.choice("f_proj_init", ConversionOptions.FProjInit.self) ?? o.fProjInit
@@ -50,6 +50,9 @@ public enum Recipe {
         run.checkpointEvery = try out.int("checkpoint_every", min: 0) ?? run.checkpointEvery
         run.keepLast = try out.int("keep_last", min: 1) ?? run.keepLast
         run.divergenceFactor = try out.double("divergence_factor", min: 0) ?? run.divergenceFactor
+        run.onDivergence = try out.choice("on_divergence", TrainingConfig.DivergenceAction.self) ?? run.onDivergence
+        run.maxRollbacks = try out.int("max_rollbacks", min: 0) ?? run.maxRollbacks
+        run.rollbackLRFactor = try out.double("rollback_lr_factor", min: 0, max: 1, exclusiveMin: true) ?? run.rollbackLRFactor
         try out.finish()
 
         var c = TrainingConfig(stage: stage, teacher: teacher, student: student, run: run)
@@ -58,7 +61,7 @@ public enum Recipe {
         c.trainable.preset = try t.choice("preset", TrainingConfig.TrainablePreset.self) ?? c.trainable.preset
 
         c.trainable.extra = try t.strings("extra") ?? []
-        c.trainable.loraRank = try t.int("lora_rank", min: 1) ?? c.trainable.loraRank
+        c.trainable.loraRank = try t.int("lora_rank", min: 1, max: 1 << 16) ?? c.trainable.loraRank
         c.trainable.loraAlpha = try t.double("lora_alpha", min: 0, exclusiveMin: true) ?? c.trainable.loraAlpha
         try t.finish()
 
@@ -68,8 +71,8 @@ public enum Recipe {
         }
         c.data.train = train
         c.data.valid = try d.strings("valid") ?? []
-        c.data.seqLen = try d.int("seq_len", min: 2) ?? c.data.seqLen
-        c.data.batchSize = try d.int("batch_size", min: 1) ?? c.data.batchSize
+        c.data.seqLen = try d.int("seq_len", min: 2, max: 1 << 20) ?? c.data.seqLen
+        c.data.batchSize = try d.int("batch_size", min: 1, max: 1 << 16) ?? c.data.batchSize
         c.data.maxTrainTokens = try d.int("max_train_tokens", min: 0) ?? 0
         try d.finish()
 
@@ -94,10 +97,10 @@ public enum Recipe {
         try o.finish()
 
         let sc = try r.object("schedule")
-        c.schedule.steps = try sc.int("steps", min: 1) ?? c.schedule.steps
+        c.schedule.steps = try sc.int("steps", min: 1, max: 1 << 40) ?? c.schedule.steps
         c.schedule.warmupSteps = try sc.int("warmup_steps", min: 0) ?? c.schedule.warmupSteps
         c.schedule.minLRRatio = try sc.double("min_lr_ratio", min: 0, max: 1) ?? c.schedule.minLRRatio
-        c.schedule.gradAccumulation = try sc.int("grad_accumulation", min: 1) ?? c.schedule.gradAccumulation
+        c.schedule.gradAccumulation = try sc.int("grad_accumulation", min: 1, max: 1 << 16) ?? c.schedule.gradAccumulation
         try sc.finish()
 
         let e = try r.object("eval")
@@ -139,7 +142,8 @@ public enum Recipe {
             ("eval", .object([("every", .int(c.eval.every)), ("tokens", .int(c.eval.tokens))])),
             ("run", .object([("output", .string(c.run.output)), ("seed", .number(String(c.run.seed))), ("threads", .int(c.run.threads)),
                              ("checkpoint_every", .int(c.run.checkpointEvery)), ("keep_last", .int(c.run.keepLast)),
-                             ("divergence_factor", .double(c.run.divergenceFactor))])),
+                             ("divergence_factor", .double(c.run.divergenceFactor)), ("on_divergence", .string(c.run.onDivergence.rawValue)),
+                             ("max_rollbacks", .int(c.run.maxRollbacks)), ("rollback_lr_factor", .double(c.run.rollbackLRFactor))])),
         ])
     }
 }

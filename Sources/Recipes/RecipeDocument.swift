@@ -48,7 +48,11 @@ public enum RecipeDocument {
         let decoder = JSONDecoder()
         decoder.allowsJSON5 = true
         do {
-            return try decoder.decode(AnyJSON.self, from: Data(text.utf8)).value
+            // The trailing newline is not decoration: Foundation's JSON5 scanner hands a number to strtod
+            // without a terminator, so a number that ends the text (`--set a.b=12345678901234567890`) is read
+            // past the end of the buffer — a crash at a page boundary, else stray digits (found by
+            // tools/fuzz.sh; Tests/Fixtures/fuzz/recipe/number-at-end.json5).
+            return try decoder.decode(AnyJSON.self, from: Data((text + "\n").utf8)).value
         } catch let DecodingError.dataCorrupted(ctx) {
             let detail = (ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)
             throw RecipeError(file: file, key: "", problem: "not valid JSON5: \(detail)")
@@ -60,7 +64,7 @@ public enum RecipeDocument {
     /// Reads a recipe file.
     public static func load(_ path: String) throws -> JSONValue {
         let text: String
-        do { text = try readTextFile(path) } catch {
+        do { text = try readTextFile(path, limit: FileLimits.json) } catch {
             throw RecipeError(file: path, key: "", problem: "cannot read the recipe: \(error)")
         }
         let v = try parse(text, file: path)

@@ -51,10 +51,11 @@ final class RecipeReader {
         return a.compactMap(\.stringValue)
     }
 
-    func int(_ k: String, min lo: Int? = nil) throws -> Int? {
+    func int(_ k: String, min lo: Int? = nil, max hi: Int? = nil) throws -> Int? {
         guard let v = raw(k) else { return nil }
         guard let i = v.intValue else { throw fail(k, "expected an integer, found \(v)") }
         if let lo, i < lo { throw fail(k, "must be at least \(lo), found \(i)") }
+        if let hi, i > hi { throw fail(k, "must be at most \(hi), found \(i)") }
         return i
     }
 

@@ -1,5 +1,6 @@
-// SIGINT handling for long commands: the first Ctrl-C asks the running command to stop cleanly (a
-// training run writes a checkpoint first); a second one exits at once.
+// SIGINT/SIGTERM handling for long commands: the first Ctrl-C (or the SIGTERM a scheduler sends before it
+// kills a job) asks the running command to stop cleanly (a training run writes a checkpoint first); a
+// second one exits at once.
 import Glibc
 import Synchronization
 
@@ -8,8 +9,10 @@ enum Interrupt {
 
     /// Installs the handler.
     static func install() {
-        signal(SIGINT) { _ in
-            if Interrupt.requested.add(1, ordering: .relaxed).oldValue >= 1 { _exit(130) }
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { s in
+                if Interrupt.requested.add(1, ordering: .relaxed).oldValue >= 1 { _exit(128 + s) }
+            }
         }
     }
 

@@ -14,6 +14,7 @@ struct LoadedTokenizer {
     }
 
     func encodeFile(_ path: String) throws -> [Int] {
+        try TokenIDFile.checkTextFits(path)
         let bytes: [UInt8]
         do { bytes = try readFile(path) } catch {
             throw TokenizerError(.notFound, file: path, "cannot read the text: \(error)")

@@ -220,11 +220,15 @@ public func writeFileAtomically(_ path: String, text: String) throws {
     try writeFileAtomically(path, bytes: Array(text.utf8))
 }
 
-/// Reads a whole file.
-public func readFile(_ path: String) throws -> [UInt8] {
+/// Reads a whole file; a file larger than `limit` bytes is refused (`FileTooLarge`) before reading.
+public func readFile(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     if fd < 0 { throw IOFailure(path: path, operation: "open", reason: String(cString: strerror(errno))) }
     defer { close(fd) }
+    var st = stat()
+    if limit < Int.max, fstat(fd, &st) == 0, Int(st.st_size) > limit {
+        throw FileTooLarge(path: path, size: Int(st.st_size), limit: limit)
+    }
     var out: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 1 << 16)
     while true {
@@ -235,13 +239,45 @@ public func readFile(_ path: String) throws -> [UInt8] {
         }
         if n == 0 { break }
         out.append(contentsOf: buf[0..<n])
+        if out.count > limit { throw FileTooLarge(path: path, size: out.count, limit: limit) }  // a growing file, a pipe
     }
     return out
 }
 
-/// Reads a whole UTF-8 text file (invalid sequences are replaced).
-public func readTextFile(_ path: String) throws -> String {
-    String(decoding: try readFile(path), as: UTF8.self)
+/// Reads a whole UTF-8 text file (invalid sequences are replaced); at most `limit` bytes.
+public func readTextFile(_ path: String, limit: Int = Int.max) throws -> String {
+    String(decoding: try readFile(path, limit: limit), as: UTF8.self)
+}
+
+/// Size caps of the small files t2r reads whole, so a wrong or hostile path (a weights file named
+/// config.json, a device) is refused instead of read into memory.
+public enum FileLimits {
+    /// JSON and JSON5 descriptions: config.json, tokenizer_config.json, index files, recipes, trainer state.
+    public static let json = 64 << 20
+    /// Tokenizer files (tokenizer.json, tokenizer.model): large vocabularies reach tens of MB.
+    public static let tokenizer = 1 << 30
+}
+
+/// A file is larger than what t2r reads whole for its kind.
+public struct FileTooLarge: T2RError, Equatable {
+    /// The file.
+    public let path: String
+    /// Its size in bytes.
+    public let size: Int
+    /// The most t2r reads for a file of its kind.
+    public let limit: Int
+    /// The error for `path` of `size` bytes over `limit`.
+    public init(path: String, size: Int, limit: Int) {
+        self.path = path
+        self.size = size
+        self.limit = limit
+    }
+    /// The file is at fault: `.badInput`.
+    public var category: ErrorCategory { .badInput }
+    /// Names the file, its size and the limit.
+    public var description: String {
+        "\(path): \(size) bytes, more than the \(limit) bytes t2r reads for a file of this kind; is it the right file?"
+    }
 }
 
 /// File-system queries used across the package.

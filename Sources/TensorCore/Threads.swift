@@ -12,7 +12,7 @@ public enum ComputeThreads {
     public static func configure(threads: Int) {
         let n = max(1, threads)
         workers.store(n, ordering: .relaxed)
-        openblas_set_num_threads(Int32(n))
+        ProcessFork.withBLAS { openblas_set_num_threads(Int32(n)) }
     }
 
     /// The current worker count of `parallelFor`.
@@ -23,8 +23,8 @@ public enum ComputeThreads {
     /// workers spin-wait while ours compute; measured 5× slower for the GSA forward on 2 cores).
     public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
         let n = openblas_get_num_threads()
-        if n > 1 { openblas_set_num_threads(1) }
-        defer { if n > 1 { openblas_set_num_threads(n) } }
+        if n > 1 { ProcessFork.withBLAS { openblas_set_num_threads(1) } }
+        defer { if n > 1 { ProcessFork.withBLAS { openblas_set_num_threads(n) } } }
         return try body()
     }
 

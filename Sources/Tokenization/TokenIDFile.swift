@@ -54,7 +54,17 @@ public enum TokenIDFile {
         guard let width = Width(path: path) else {
             throw TokenizerError(.badValue, file: path, "a token-id file must end in .u32 or .u16")
         }
+        // The file, and its ids as Int (8 bytes each).
+        let size = FileSystem.fileSize(path) ?? 0
+        try MemoryBudget.check(size + size / (width == .u16 ? 2 : 4) * 8, for: "reading the token ids of \(path)")
         return try decode(try readFile(path), width: width, file: path)
+    }
+
+    /// Checks that encoding a text file of `path`'s size fits in memory: the bytes, the decoded text and the
+    /// ids (at most one Int per byte, about one per 4 bytes of real text).
+    public static func checkTextFits(_ path: String) throws {
+        let size = FileSystem.fileSize(path) ?? 0
+        try MemoryBudget.check(size * 4, for: "tokenizing \(path) (\(size) bytes of text)")
     }
 }
 

@@ -62,7 +62,7 @@ public struct TokenizerConfig: Sendable, Equatable {
 
     static func readObject(_ path: String) throws -> JSONValue {
         let v: JSONValue
-        do { v = try JSONParser.parse(try readTokenizerFile(path)) } catch let e as JSONParseError {
+        do { v = try JSONParser.parse(try readTokenizerFile(path, limit: FileLimits.json)) } catch let e as JSONParseError {
             throw TokenizerError(.malformed, file: path, "not valid JSON: \(e)")
         }
         return try JSONReader(file: path).object(v, "")

@@ -50,8 +50,8 @@ public struct TokenizerError: T2RError, Equatable {
 }
 
 /// Reads a tokenizer-related file; a missing or unreadable file is a `.notFound` TokenizerError.
-func readTokenizerFile(_ path: String) throws -> [UInt8] {
-    do { return try readFile(path) } catch {
+func readTokenizerFile(_ path: String, limit: Int = FileLimits.tokenizer) throws -> [UInt8] {
+    do { return try readFile(path, limit: limit) } catch let e as FileTooLarge { throw e } catch {
         throw TokenizerError(.notFound, file: path, "cannot read the file: \(error)")
     }
 }

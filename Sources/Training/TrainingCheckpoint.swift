@@ -16,6 +16,16 @@ public struct TrainerState: Sendable, Equatable {
     public var tokensSeen: Int
     public var elapsedSeconds: Double
     public var bestValidLoss: Double?
+    /// Length of metrics.jsonl (bytes) when the checkpoint was written; a resume cuts the file back to it.
+    public var metricsBytes: Int?
+    /// The smallest training loss so far (the divergence guard's reference).
+    public var minLoss: Double?
+    /// Multiplier of the scheduled learning rate (halved, by default, at every divergence rollback).
+    public var learningRateScale: Double = 1
+    /// Divergence rollbacks so far.
+    public var rollbacks: Int = 0
+    /// Training tokens of the run (a resume with other data cannot continue the same run).
+    public var trainTokens: Int?
 
     public init(step: Int = 0, epoch: Int = 0, cursor: Int = 0, tokensSeen: Int = 0, elapsedSeconds: Double = 0, bestValidLoss: Double? = nil) {
         self.step = step
@@ -28,7 +38,10 @@ public struct TrainerState: Sendable, Equatable {
 
     var json: JSONValue {
         .object([("step", .int(step)), ("epoch", .int(epoch)), ("cursor", .int(cursor)), ("tokens_seen", .int(tokensSeen)),
-                 ("elapsed_seconds", .double(elapsedSeconds)), ("best_valid_loss", bestValidLoss.map { .double($0) } ?? .null)])
+                 ("elapsed_seconds", .double(elapsedSeconds)), ("best_valid_loss", bestValidLoss.map { .double($0) } ?? .null),
+                 ("metrics_bytes", metricsBytes.map { .int($0) } ?? .null), ("min_loss", minLoss.map { .double($0) } ?? .null),
+                 ("learning_rate_scale", .double(learningRateScale)), ("rollbacks", .int(rollbacks)),
+                 ("train_tokens", trainTokens.map { .int($0) } ?? .null)])
     }
 
     init(json: JSONValue, file: String) throws {
@@ -38,6 +51,18 @@ public struct TrainerState: Sendable, Equatable {
         }
         self.init(step: try int("step"), epoch: try int("epoch"), cursor: try int("cursor"), tokensSeen: try int("tokens_seen"),
                   elapsedSeconds: json["elapsed_seconds"]?.doubleValue ?? 0, bestValidLoss: json["best_valid_loss"]?.doubleValue)
+        guard step >= 0, epoch >= 0, cursor >= 0, tokensSeen >= 0 else {
+            throw TrainingError.corruptCheckpoint(path: file, detail: "negative step, epoch, cursor or tokens_seen")
+        }
+        // Absent in checkpoints written before these fields existed.
+        metricsBytes = json["metrics_bytes"]?.intValue.flatMap { $0 >= 0 ? $0 : nil }
+        minLoss = json["min_loss"]?.doubleValue
+        learningRateScale = json["learning_rate_scale"]?.doubleValue ?? 1
+        rollbacks = json["rollbacks"]?.intValue ?? 0
+        trainTokens = json["train_tokens"]?.intValue
+        guard learningRateScale > 0, learningRateScale <= 1, rollbacks >= 0 else {
+            throw TrainingError.corruptCheckpoint(path: file, detail: "learning_rate_scale must be in (0, 1] and rollbacks ≥ 0")
+        }
     }
 }
 
@@ -52,24 +77,34 @@ public enum TrainingCheckpoint {
     public static func save(runDir: String, model: StudentModel, optimizer: AdamW, lora: LoRAAdapters? = nil, state: TrainerState,
                             recipe: JSONValue, keepLast: Int) throws -> String {
         let root = FileSystem.join(runDir, "checkpoints")
-        try FileSystem.createDirectory(root)
         let name = directoryName(step: state.step)
         let final = FileSystem.join(root, name)
+        // A complete checkpoint of this step exists already (a resumed run that ends where it started): the
+        // same weights and state. Keep it rather than remove and rewrite it, which a kill could interrupt.
+        if FileSystem.exists(FileSystem.join(final, "trainer_state.json")) { return final }
         let tmp = FileSystem.join(root, ".\(name).tmp-\(getpid())")
-        removeTree(tmp)
-        try FileSystem.createDirectory(tmp)
-        try StudentCheckpoint.save(model, to: tmp, dtype: .F32)
-        try saveOptimizer(optimizer, to: FileSystem.join(tmp, "optimizer.safetensors"))
-        if let lora {
-            try lora.save(to: FileSystem.join(tmp, "lora.safetensors"))
-            try saveOptimizer(lora.optimizer, to: FileSystem.join(tmp, "lora_optimizer.safetensors"))
-        }
-        try writeFileAtomically(FileSystem.join(tmp, "recipe.json"), text: recipe.serialized(indent: 2) + "\n")
-        // trainer_state.json last: its presence marks a complete checkpoint.
-        try writeFileAtomically(FileSystem.join(tmp, "trainer_state.json"), text: state.json.serialized(indent: 2) + "\n")
-        removeTree(final)
-        if rename(tmp, final) != 0 {
-            throw IOFailure(path: final, operation: "rename the checkpoint into place", reason: String(cString: strerror(errno)))
+        do {
+            try FileSystem.createDirectory(root)
+            removeTree(tmp)
+            try FileSystem.createDirectory(tmp)
+            try StudentCheckpoint.save(model, to: tmp, dtype: .F32)
+            try saveOptimizer(optimizer, to: FileSystem.join(tmp, "optimizer.safetensors"))
+            if let lora {
+                try lora.save(to: FileSystem.join(tmp, "lora.safetensors"))
+                try saveOptimizer(lora.optimizer, to: FileSystem.join(tmp, "lora_optimizer.safetensors"))
+            }
+            try writeFileAtomically(FileSystem.join(tmp, "recipe.json"), text: recipe.serialized(indent: 2) + "\n")
+            // trainer_state.json last: its presence marks a complete checkpoint.
+            try writeFileAtomically(FileSystem.join(tmp, "trainer_state.json"), text: state.json.serialized(indent: 2) + "\n")
+            removeTree(final)
+            if rename(tmp, final) != 0 {
+                throw IOFailure(path: final, operation: "rename the checkpoint into place", reason: String(cString: strerror(errno)))
+            }
+        } catch {
+            // Leave nothing half-written behind; earlier checkpoints are untouched.
+            removeTree(tmp)
+            let last = try? completeCheckpoints(runDir: runDir).last?.1
+            throw TrainingError.checkpointWriteFailed(path: final, step: state.step, reason: "\(error)", lastCheckpoint: last)
         }
         syncDirectory(of: final)
         // Prune: keep the newest `keepLast` complete checkpoints.
@@ -119,7 +154,12 @@ public enum TrainingCheckpoint {
     /// Restores parameters, moments and state from `dir` into `model` / `optimizer` (and LoRA adapters).
     public static func load(_ dir: String, model: StudentModel, optimizer: AdamW, lora: LoRAAdapters? = nil) throws -> (TrainerState, JSONValue) {
         let statePath = FileSystem.join(dir, "trainer_state.json")
-        let state = try TrainerState(json: try JSONParser.parse(try readFile(statePath)), file: statePath)
+        func json(_ path: String) throws -> JSONValue {
+            do { return try JSONParser.parse(try readFile(path, limit: FileLimits.json)) } catch let e as JSONParseError {
+                throw TrainingError.corruptCheckpoint(path: path, detail: "not valid JSON: \(e)")
+            }
+        }
+        let state = try TrainerState(json: try json(statePath), file: statePath)
         let saved = try StudentCheckpoint.open(dir)
         guard saved.config == model.config || sameArchitecture(saved.config, model.config) else {
             throw TrainingError.incompatibleResume(path: dir, detail: "the checkpoint's student architecture differs from the recipe's")
@@ -132,7 +172,7 @@ public enum TrainingCheckpoint {
             try lora.load(from: p)
             try loadOptimizer(lora.optimizer, from: FileSystem.join(dir, "lora_optimizer.safetensors"), checkpoint: dir)
         }
-        let recipe = try JSONParser.parse(try readFile(FileSystem.join(dir, "recipe.json")))
+        let recipe = try json(FileSystem.join(dir, "recipe.json"))
         return (state, recipe)
     }
 

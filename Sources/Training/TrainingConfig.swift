@@ -97,6 +97,14 @@ public struct TrainingConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// What the trainer does when the loss diverges or becomes non-finite.
+    public enum DivergenceAction: String, Sendable, CaseIterable {
+        /// Stop with an error naming the last good checkpoint.
+        case stop
+        /// Reload the newest checkpoint, scale the learning rate by `rollbackLRFactor` and continue.
+        case rollback
+    }
+
     public struct Run: Sendable, Equatable {
         public var output: String
         public var seed: UInt64 = 0
@@ -106,9 +114,14 @@ public struct TrainingConfig: Sendable, Equatable {
         public var checkpointEvery = 0
         /// Checkpoints to keep.
         public var keepLast = 2
-        /// Stop when the loss exceeds this multiple of its running minimum after warmup (0 = off), rolling back
-        /// to the last checkpoint.
+        /// The loss diverges when it exceeds this multiple of its running minimum after warmup (0 = off).
         public var divergenceFactor = 0.0
+        /// What a diverging loss, or a NaN/Inf loss or gradient, does: stop with an error, or roll back.
+        public var onDivergence = DivergenceAction.stop
+        /// Rollbacks allowed in one run (`onDivergence == .rollback`); the next divergence stops the run.
+        public var maxRollbacks = 3
+        /// Each rollback multiplies the learning rate by this factor (0 < f ≤ 1).
+        public var rollbackLRFactor = 0.5
         public init(output: String) { self.output = output }
     }
 

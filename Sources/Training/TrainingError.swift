@@ -9,10 +9,16 @@ public enum TrainingError: T2RError, Equatable {
     case incompatibleModels(detail: String)
     case notEnoughData(path: String, tokens: Int, needed: Int)
     case nothingToResume(runDir: String)
+    /// A checkpoint could not be written (disk full, read-only directory, …); nothing of it was kept.
+    case checkpointWriteFailed(path: String, step: Int, reason: String, lastCheckpoint: String?)
+    /// Another process is training into the same run directory.
+    case runDirectoryBusy(runDir: String)
+    /// The run's output (metrics, recipe, final student) could not be written.
+    case outputWriteFailed(step: Int, reason: String, lastCheckpoint: String?)
 
     public var category: ErrorCategory {
         switch self {
-        case .nonFinite, .diverged: .failure
+        case .nonFinite, .diverged, .checkpointWriteFailed, .outputWriteFailed, .runDirectoryBusy: .failure
         default: .badInput
         }
     }
@@ -28,6 +34,14 @@ public enum TrainingError: T2RError, Equatable {
         case let .incompatibleModels(d): "teacher and student do not fit together: \(d)"
         case let .notEnoughData(p, n, need): "\(p): \(n) tokens, but one batch needs \(need)"
         case let .nothingToResume(r): "\(r): --resume found no complete checkpoint under \(r)/checkpoints"
+        case let .checkpointWriteFailed(p, s, r, c):
+            "step \(s): cannot write the checkpoint \(p): \(r); nothing of it was kept. "
+                + (c.map { "The last complete checkpoint is \($0): make room (or fix the directory) and continue with --resume" }
+                   ?? "No earlier checkpoint exists")
+        case let .runDirectoryBusy(r):
+            "\(r): another t2r process is training into this run directory (it holds \(r)/.lock); wait for it or choose another run.output"
+        case let .outputWriteFailed(s, r, c):
+            "step \(s): cannot write the run's output: \(r)" + (c.map { ". The last complete checkpoint is \($0); continue from it with --resume" } ?? "")
         }
     }
 }

@@ -33,6 +33,17 @@ import Training
       data: { train: ["a.u16"] }, run: { output: "runs/x", seed: 3 }, /* trailing */ }
     """
 
+    /// A number that ends the JSON5 text (a `--set` value, a fuzzed recipe) is read exactly, not past the
+    /// end of the buffer (Foundation's JSON5 scanner needs a terminator after it; RecipeDocument.parse).
+    @Test func numberEndingTheTextIsReadExactly() throws {
+        for digits in [1, 17, 25, 100] {
+            let text = String(repeating: "7", count: digits)
+            #expect(try RecipeDocument.parse(text, file: "t") == .double(Double(text)!), "\(digits) digits")
+        }
+        let doc = try RecipeDocument.applyOverrides(.object([]), ["optimizer.lr=0.000123456789012345678"], file: "t")
+        #expect(doc["optimizer"]?["lr"]?.doubleValue == 0.000123456789012345678)
+    }
+
     @Test func json5DefaultsAndOverrides() throws {
         let c = try decode(minimal)
         #expect(c.stage == .endToEnd && c.run.seed == 3 && c.optimizer.lr == 1e-3 && c.data.seqLen == 512)

@@ -81,14 +81,31 @@ public struct GSAConfig: Sendable, Equatable {
         where v <= 0 {
             throw fail(k, "must be a positive integer, found \(v)")
         }
+        for (v, k, limit) in [(vocabSize, "vocab_size", ConfigLimits.maxDimension), (hiddenSize, "hidden_size", ConfigLimits.maxDimension),
+                              (intermediateSize, "intermediate_size", ConfigLimits.maxDimension), (numLayers, "num_hidden_layers", ConfigLimits.maxLayers),
+                              (numHeads, "num_heads", ConfigLimits.maxHeads), (numKVHeads, "num_kv_heads", ConfigLimits.maxHeads),
+                              (numSlots, "num_slots", ConfigLimits.maxHeads)] where v > limit {
+            throw fail(k, "\(v) is beyond any model t2r can hold (at most \(limit))")
+        }
+        for (v, k) in [(expandK, "expand_k"), (expandV, "expand_v")] where !(v > 0) || !(v <= 64) {
+            throw fail(k, "must be a positive number of at most 64, found \(v)")
+        }
         if numHeads % numKVHeads != 0 { throw fail("num_kv_heads", "\(numKVHeads) does not divide num_heads \(numHeads)") }
         if Double(keyDim) != Double(hiddenSize) * expandK { throw fail("expand_k", "hidden_size × expand_k must be an integer") }
         if keyDim % numHeads != 0 { throw fail("expand_k", "key dim \(keyDim) is not divisible by num_heads \(numHeads)") }
         if valueDim != hiddenSize {
             throw fail("expand_v", "must be 1: fla's g_norm weight is [hidden_size], so the value dim must equal hidden_size")
         }
-        if !(gateLogitNormalizer > 0) { throw fail("gate_logit_normalizer", "must be positive, found \(gateLogitNormalizer)") }
-        if !(normEps > 0) { throw fail("norm_eps", "must be positive, found \(normEps)") }
+        let parameters = ConfigLimits.checked {
+            try $0.sum($0.product(vocabSize, hiddenSize, tieWordEmbeddings ? 1 : 2),
+                       $0.product(numLayers, $0.sum($0.product(4, hiddenSize, keyDim), $0.product(hiddenSize, numSlots),
+                                                    $0.product(3, hiddenSize, intermediateSize))))
+        }
+        if (parameters ?? Int.max) > ConfigLimits.maxParameters {
+            throw fail("", "the sizes describe more than \(ConfigLimits.maxParameters) parameters, beyond any model t2r can hold")
+        }
+        if !(gateLogitNormalizer > 0) || !gateLogitNormalizer.isFinite { throw fail("gate_logit_normalizer", "must be positive, found \(gateLogitNormalizer)") }
+        if !(normEps > 0) || !normEps.isFinite { throw fail("norm_eps", "must be positive, found \(normEps)") }
         if let h = hybrid {
             if Set(h.layers).count != h.layers.count { throw fail("attn.layers", "lists a layer twice: \(h.layers)") }
             if let bad = h.layers.first(where: { $0 < 0 || $0 >= numLayers }) {
@@ -141,8 +158,12 @@ extension GSAConfig {
         let ratio = try dbl("hidden_ratio", 4)
         var inter = try optInt("intermediate_size")
         if inter == nil {
-            let raw = Int(Double(hidden) * ratio * 2 / 3)
-            inter = 256 * ((raw + 255) / 256)
+            // fla: int(hidden_size * hidden_ratio * 2 / 3), rounded up to a multiple of 256.
+            let raw = Double(hidden) * ratio * 2 / 3
+            guard raw >= 0, raw <= Double(ConfigLimits.maxDimension) else {
+                throw fail("hidden_ratio", "hidden_size \(hidden) × hidden_ratio \(ratio) gives no usable intermediate size")
+            }
+            inter = 256 * ((Int(raw) + 255) / 256)
         }
         let heads = try int("num_heads", 4)
         self.init(vocabSize: try int("vocab_size", 32000), hiddenSize: hidden, intermediateSize: inter!,
@@ -192,7 +213,7 @@ extension GSAConfig {
 
     public static func load(_ path: String) throws -> GSAConfig {
         let json: JSONValue
-        do { json = try JSONParser.parse(try readFile(path)) } catch let e as JSONParseError {
+        do { json = try JSONParser.parse(try readFile(path, limit: FileLimits.json)) } catch let e as JSONParseError {
             throw ConfigError(file: path, key: "", problem: "not valid JSON: \(e)")
         }
         return try GSAConfig(json: json, file: path)

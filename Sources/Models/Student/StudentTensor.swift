@@ -91,7 +91,7 @@ public enum StudentTensor: Hashable, Sendable, CustomStringConvertible {
 
     public var flaName: String {
         let t = StudentTensor.flaTemplates.first { $0.0 == kind }!.1
-        return layer.map { t.replacingOccurrences(of: "{}", with: String($0)) } ?? t
+        return layer.map { t.fillingLayer($0) } ?? t
     }
 
     public var description: String { flaName }

@@ -65,13 +65,15 @@ public struct TransformerConfig: Sendable, Equatable {
     /// Query heads per kv head (G).
     public var groupSize: Int { numHeads / numKVHeads }
 
-    /// Number of parameters of the architecture (embeddings, layers, final norm, head if untied).
+    /// Number of parameters of the architecture (embeddings, layers, final norm, head if untied); Int.max
+    /// when the sizes overflow (a validated config never does).
     public var parameterCount: Int {
-        let d = hiddenSize
-        let attn = d * numHeads * headDim * 2 + d * numKVHeads * headDim * 2
-        let mlp = 3 * d * intermediateSize
-        let perLayer = attn + mlp + 2 * d
-        return vocabSize * d * (tieWordEmbeddings ? 1 : 2) + numLayers * perLayer + d
+        ConfigLimits.checked {
+            let d = hiddenSize
+            let attn = try $0.sum($0.product(d, numHeads, headDim, 2), $0.product(d, numKVHeads, headDim, 2))
+            let perLayer = try $0.sum(attn, $0.product(3, d, intermediateSize), $0.product(2, d))
+            return try $0.sum($0.product(vocabSize, d, tieWordEmbeddings ? 1 : 2), $0.product(numLayers, perLayer), d)
+        } ?? Int.max
     }
 
     /// Checks the invariants the forward pass relies on.
@@ -86,6 +88,16 @@ public struct TransformerConfig: Sendable, Equatable {
         try positive(numHeads, "num_attention_heads")
         try positive(numKVHeads, "num_key_value_heads")
         try positive(headDim, "head_dim")
+        for (v, key, limit) in [(vocabSize, "vocab_size", ConfigLimits.maxDimension), (hiddenSize, "hidden_size", ConfigLimits.maxDimension),
+                                (intermediateSize, "intermediate_size", ConfigLimits.maxDimension), (headDim, "head_dim", ConfigLimits.maxDimension),
+                                (numLayers, "num_hidden_layers", ConfigLimits.maxLayers), (numHeads, "num_attention_heads", ConfigLimits.maxHeads),
+                                (numKVHeads, "num_key_value_heads", ConfigLimits.maxHeads)] where v > limit {
+            throw ConfigError(file: file, key: key, problem: "\(v) is beyond any model t2r can hold (at most \(limit))")
+        }
+        if parameterCount > ConfigLimits.maxParameters {
+            throw ConfigError(file: file, key: "", problem: "the sizes describe \(parameterCount == Int.max ? "more than 2^63" : String(parameterCount)) "
+                + "parameters, beyond any model t2r can hold (at most \(ConfigLimits.maxParameters))")
+        }
         if numHeads % numKVHeads != 0 {
             throw ConfigError(file: file, key: "num_key_value_heads",
                               problem: "\(numKVHeads) does not divide num_attention_heads \(numHeads)")
@@ -101,6 +113,20 @@ public struct TransformerConfig: Sendable, Equatable {
         }
         if let w = slidingWindow, w <= 0 {
             throw ConfigError(file: file, key: "sliding_window", problem: "must be null or a positive integer, found \(w)")
+        }
+        if let r = ropeScaling {
+            for (v, key) in [(r.factor, "factor"), (r.lowFreqFactor, "low_freq_factor"), (r.highFreqFactor, "high_freq_factor")]
+            where !(v > 0) || !v.isFinite {
+                throw ConfigError(file: file, key: "rope_scaling.\(key)", problem: "must be a positive number, found \(v)")
+            }
+            if !(r.highFreqFactor > r.lowFreqFactor) {
+                throw ConfigError(file: file, key: "rope_scaling.high_freq_factor",
+                                  problem: "must exceed low_freq_factor \(r.lowFreqFactor), found \(r.highFreqFactor)")
+            }
+            if r.originalMaxPositionEmbeddings <= 0 {
+                throw ConfigError(file: file, key: "rope_scaling.original_max_position_embeddings",
+                                  problem: "must be a positive integer, found \(r.originalMaxPositionEmbeddings)")
+            }
         }
     }
 }
@@ -207,9 +233,12 @@ extension TransformerConfig {
                     guard let d = s[k]?.doubleValue else { throw err("rope_scaling.\(k)", "missing for rope_type \"llama3\"") }
                     return d
                 }
+                let original = try need("original_max_position_embeddings")
+                guard original.rounded() == original, original >= 1, original <= Double(ConfigLimits.maxDimension) else {
+                    throw err("rope_scaling.original_max_position_embeddings", "expected a positive integer, found \(original)")
+                }
                 llama3 = Llama3RopeScaling(factor: try need("factor"), lowFreqFactor: try need("low_freq_factor"),
-                                           highFreqFactor: try need("high_freq_factor"),
-                                           originalMaxPositionEmbeddings: Int(try need("original_max_position_embeddings")))
+                                           highFreqFactor: try need("high_freq_factor"), originalMaxPositionEmbeddings: Int(original))
             default:
                 throw err("rope_scaling.rope_type", "\"\(type)\" is not supported (expected \"default\" or \"llama3\")")
             }
@@ -249,7 +278,7 @@ extension TransformerConfig {
     /// Reads `config.json` at `path`.
     public static func load(huggingFaceConfigAt path: String) throws -> TransformerConfig {
         let json: JSONValue
-        do { json = try JSONParser.parse(try readFile(path)) } catch let e as JSONParseError {
+        do { json = try JSONParser.parse(try readFile(path, limit: FileLimits.json)) } catch let e as JSONParseError {
             throw ConfigError(file: path, key: "", problem: "not valid JSON: \(e)")
         }
         return try TransformerConfig(huggingFaceJSON: json, file: path)

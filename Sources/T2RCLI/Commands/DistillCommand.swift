@@ -22,7 +22,8 @@ enum DistillCommand: Command {
         discussion: """
         The run directory (run.output) receives checkpoints/ (every run.checkpoint_every steps and at the end),
         metrics.jsonl (one JSON object per step and evaluation), recipe.json (the resolved recipe) and final/
-        (the student in fla layout). Ctrl-C stops after writing a checkpoint; --resume continues bit-identically.
+        (the student in fla layout). Ctrl-C (SIGINT) or SIGTERM stops after writing a checkpoint; --resume continues
+        bit-identically, also after a crash or SIGKILL (it starts from the newest complete checkpoint).
         """)
 
     static func run(_ args: ParsedArguments, _ console: Console) throws -> Int32 {
@@ -78,6 +79,8 @@ enum DistillCommand: Command {
                 console.err("eval @ \(step): " + m.map { "\($0.0) \(Format.sig($0.1, 5))" }.joined(separator: ", "))
             case let .checkpoint(step, path):
                 console.err("checkpoint @ \(step): \(path)")
+            case let .rollback(from, to, reason, scale):
+                console.err("rollback @ \(from): \(reason); back to the checkpoint of step \(to), learning rate × \(Format.sig(scale, 3))")
             case let .finished(path):
                 console.err("final student: \(path)")
             }

@@ -29,6 +29,7 @@ enum TokenizeCommand: Command {
             throw UsageError(message: "--out must end in .u32 or .u16, got \"\(out)\"", command: spec.name)
         }
         let tokenizer = try CheckpointTokenizer.load(model)
+        try TokenIDFile.checkTextFits(textPath)
         let bytes: [UInt8]
         do { bytes = try readFile(textPath) } catch {
             throw TokenizerError(.notFound, file: textPath, "cannot read the text: \(error)")
