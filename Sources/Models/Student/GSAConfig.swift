@@ -212,11 +212,7 @@ extension GSAConfig {
     }
 
     public static func load(_ path: String) throws -> GSAConfig {
-        let json: JSONValue
-        do { json = try JSONParser.parse(try readFile(path, limit: FileLimits.json)) } catch let e as JSONParseError {
-            throw ConfigError(file: path, key: "", problem: "not valid JSON: \(e)")
-        }
-        return try GSAConfig(json: json, file: path)
+return try GSAConfig(json: try readConfigJSON(path), file: path)
     }
 
     /// config.json for fla's `GSAForCausalLM` (every field GSAConfig reads, gsa.md §13.2).

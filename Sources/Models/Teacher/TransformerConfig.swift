@@ -277,11 +277,7 @@ extension TransformerConfig {
 
     /// Reads `config.json` at `path`.
     public static func load(huggingFaceConfigAt path: String) throws -> TransformerConfig {
-        let json: JSONValue
-        do { json = try JSONParser.parse(try readFile(path, limit: FileLimits.json)) } catch let e as JSONParseError {
-            throw ConfigError(file: path, key: "", problem: "not valid JSON: \(e)")
-        }
-        return try TransformerConfig(huggingFaceJSON: json, file: path)
+return try TransformerConfig(huggingFaceJSON: try readConfigJSON(path), file: path)
     }
 
     /// A transformers-5 style config.json for this architecture.
