@@ -40,6 +40,11 @@ public enum Recipe {
         } else {
             _ = try s.object("convert")
         }
+        student.calibrateOutputScale = try s.bool("calibrate_output_scale") ?? false
+        if student.calibrateOutputScale && stage != .attentionTransfer {
+            throw RecipeError(file: file, key: "student.calibrate_output_scale",
+                              problem: "applies to stage \"attention_transfer\" only (it fits g_norm to the teacher's attention outputs)")
+        }
         try s.finish()
 
         let out = try r.object("run")
@@ -123,6 +128,7 @@ public enum Recipe {
                 ("dtype", .string(o.dtype.rawValue)), ("init_tensors", o.initTensors.map { .string($0) } ?? .null),
             ])))
         }
+        student.append(("calibrate_output_scale", .bool(c.student.calibrateOutputScale)))
         return .object([
             ("stage", .string(c.stage.rawValue)),
             ("teacher", .string(c.teacher)),

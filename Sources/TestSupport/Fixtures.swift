@@ -1,6 +1,7 @@
 // Locations of test fixtures: the repository's own (Tests/Fixtures, checkpoints/) found from this
 // file's path, and the shared data (../shared beside the repository), which tests skip with a
 // visible reason when it is absent.
+import Foundation
 import TensorCore
 
 public enum Fixtures {
@@ -37,13 +38,21 @@ public enum Fixtures {
     public static var smollm2Available: Bool { FileSystem.exists(smollm2GGUF) }
     public static let smollm2MissingReason = "needs checkpoints/smollm2-135m (run tools/fetch-smollm2.sh)"
 
-    /// A fresh empty temporary directory.
+    /// A fresh empty temporary directory, inside this process's own directory under $TMPDIR (or /tmp),
+    /// which is removed when the process exits.
     public static func temporaryDirectory(_ tag: String = "t2r-test") -> String {
-        let base = getenvString("TMPDIR") ?? "/tmp"
-        let p = FileSystem.join(base, "\(tag)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+        let p = FileSystem.join(processScratch, "\(tag)-\(UInt64.random(in: 0...UInt64.max))")
         try? FileSystem.createDirectory(p)
         return p
     }
+
+    /// $TMPDIR/t2r-tests-PID, created on first use and deleted (with everything in it) at exit.
+    static let processScratch: String = {
+        let p = FileSystem.join(getenvString("TMPDIR") ?? "/tmp", "t2r-tests-\(getpid())")
+        try? FileSystem.createDirectory(p)
+        atexit { try? FileManager.default.removeItem(atPath: Fixtures.processScratch) }
+        return p
+    }()
 }
 
 import Glibc

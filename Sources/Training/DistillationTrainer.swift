@@ -16,6 +16,9 @@ public enum TrainingEvent: Sendable {
     case step(TrainingStepReport)
     case evaluation(step: Int, metrics: [(String, Double)])
     case checkpoint(step: Int, path: String)
+    /// student.calibrate_output_scale: each GSA layer's g_norm weight was multiplied by `scales[i]` (layer
+    /// `layers[i]`) before the first step.
+    case calibrated(layers: [Int], scales: [Double])
     /// The loss diverged (or became NaN/Inf) at `fromStep`; the run went back to the checkpoint of `toStep`
     /// and continues with the learning rate scaled by `learningRateScale` (run.on_divergence = "rollback").
     case rollback(fromStep: Int, toStep: Int, reason: String, learningRateScale: Double)
@@ -175,10 +178,21 @@ public final class DistillationTrainer: @unchecked Sendable {
                            tokensPerStep: config.tokensPerStep)) == .stop {
             return TrainingSummary(finalDirectory: nil, lastCheckpoint: lastCheckpoint, steps: state.step, interrupted: true, losses: [])
         }
+        let stepper = StageStepper(trainer: self)
+        if !resume && config.student.calibrateOutputScale && config.stage == .attentionTransfer {
+            // On the first batch the run will train on (a copy of the sampler: the data order is unchanged).
+            var probe = sampler
+            let starts = probe.next(config.data.batchSize)
+            let (layers, scales) = stepper.calibrateOutputScales(windows: starts.map { Array(train[$0..<($0 + window)]) })
+            try output {
+                try metrics.append(.object([("step", .int(0)), ("calibration", .object(zip(layers, scales).map {
+                    ("g_norm_scale.layer\($0.0)", .double($0.1)) }))]))
+            }
+            _ = events(.calibrated(layers: layers, scales: scales))
+        }
         let rollbackEnabled = config.run.onDivergence == .rollback
         // A rollback needs a checkpoint to return to, also when the first steps already diverge.
         if rollbackEnabled && lastCheckpoint == nil && state.step < total { _ = try checkpoint() }
-        let stepper = StageStepper(trainer: self)
         var losses: [(step: Int, loss: Double)] = []
         let t0 = monotonicSeconds() - state.elapsedSeconds
         let tokensAtStart = state.tokensSeen, timeAtStart = monotonicSeconds()

@@ -33,13 +33,8 @@ final class StageStepper {
         let inputs = windows.flatMap { $0.prefix(t) }
         _ = teacher.forward(tokens: inputs, batch: b, capture: [.attentionInputs, .attentionProjections], activations: &teacherActs)
         let acts = teacherActs
-        let layers = (0..<student.config.numLayers).filter { !student.config.isSoftmaxLayer($0) }
-        if gsaActs == nil {
-            gsaActs = GSAMixerActivations(model: student, batch: b, length: t)
-            gsaGrads = GSAMixerGradients(model: student, batch: b, length: t)
-            y = Tensor(zeros: [n, d])
-            dy = Tensor(zeros: [n, d])
-        }
+        let layers = gsaLayers
+        prepareAttentionTransfer(batch: b, length: t)
         let (y, dy) = (self.y!, self.dy!)
         let accum = Double(cfg.schedule.gradAccumulation)
         var total = 0.0
@@ -57,6 +52,44 @@ final class StageStepper {
         }
         // The per-layer figures (relative MSE of each GSA layer) go to metrics.jsonl for diagnostics.
         return (cfg.loss.mse * total, [("mse", total)] + perLayer)
+    }
+
+    /// The student's GSA layers (hybrid softmax layers are not distilled in stage 1).
+    var gsaLayers: [Int] { (0..<trainer.student.config.numLayers).filter { !trainer.student.config.isSoftmaxLayer($0) } }
+
+    /// Stage 1's buffers, made on first use.
+    func prepareAttentionTransfer(batch b: Int, length t: Int) {
+        guard gsaActs == nil else { return }
+        let student = trainer.student, n = b * t, d = student.config.hiddenSize
+        gsaActs = GSAMixerActivations(model: student, batch: b, length: t)
+        gsaGrads = GSAMixerGradients(model: student, batch: b, length: t)
+        y = Tensor(zeros: [n, d])
+        dy = Tensor(zeros: [n, d])
+    }
+
+    /// Output-scale calibration before stage 1: the GSA output is RMS-normalised (g_norm) before o_proj, so
+    /// the mixer output y is linear in g_norm's weight; s = ⟨y, t⟩ / ⟨y, y⟩ is the factor that minimises
+    /// ‖s·y − t‖² against the teacher's attention output t on `windows`, and the weight is multiplied by it.
+    /// Returns the layers and their factors (1 where y is zero or the student has no g_norm weight).
+    func calibrateOutputScales(windows: [[Int]]) -> (layers: [Int], scales: [Double]) {
+        let cfg = trainer.config, student = trainer.student, teacher = trainer.teacher
+        let b = windows.count, t = cfg.data.seqLen
+        let inputs = windows.flatMap { $0.prefix(t) }
+        _ = teacher.forward(tokens: inputs, batch: b, capture: [.attentionInputs, .attentionProjections], activations: &teacherActs)
+        prepareAttentionTransfer(batch: b, length: t)
+        let y = self.y!
+        var scales: [Double] = []
+        for l in gsaLayers {
+            guard student.config.elementwiseAffine else { scales.append(1); continue }
+            student.gsaMixerForward(l, h: teacherActs.attentionInputs[l], y: y, gsaActs!)
+            let target = teacherActs.attentionProjections[l]
+            let yy = vectorSumOfSquares(y.pointer, y.count), yt = vectorDot(y.pointer, target.pointer, y.count)
+            let s = yy > 0 && yy.isFinite && yt.isFinite ? Double(yt) / Double(yy) : 1
+            let w = student.value(.gNorm(l))
+            for i in 0..<w.count { w.pointer[i] *= Float(s) }
+            scales.append(s)
+        }
+        return (gsaLayers, scales)
     }
 
     /// Stage 2: w_kl · KL(teacher ‖ student) + w_ce · CE(next token), means over the batch's positions.

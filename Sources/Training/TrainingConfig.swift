@@ -30,9 +30,13 @@ public struct TrainingConfig: Sendable, Equatable {
         public var initPath: String
         /// When set and `initPath` does not exist yet, the teacher is converted into it first.
         public var convert: ConversionOptions?
-        public init(initPath: String, convert: ConversionOptions? = nil) {
+        /// Stage 1, fresh runs: before the first step, scale each GSA layer's g_norm weight by the least-squares
+        /// factor that best maps the student's attention output onto the teacher's on the first batch.
+        public var calibrateOutputScale = false
+        public init(initPath: String, convert: ConversionOptions? = nil, calibrateOutputScale: Bool = false) {
             self.initPath = initPath
             self.convert = convert
+            self.calibrateOutputScale = calibrateOutputScale
         }
     }
 

@@ -65,6 +65,8 @@ import Training
         ("stage=\"stage3\"", "stage", "is not one of"),
         ("run.seed=-2", "run.seed", "expected a non-negative integer"),
         ("loss.kl=0", "loss", "both 0"),
+        ("student.calibrate_output_scale=1", "student.calibrate_output_scale", "expected true or false"),
+        ("student.calibrate_output_scale=true", "student.calibrate_output_scale", "applies to stage \"attention_transfer\" only"),
     ])
     func badValuesNameTheKey(_ set: String, _ key: String, _ fragment: String) {
         do {

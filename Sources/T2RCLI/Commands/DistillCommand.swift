@@ -79,6 +79,10 @@ enum DistillCommand: Command {
                 console.err("eval @ \(step): " + m.map { "\($0.0) \(Format.sig($0.1, 5))" }.joined(separator: ", "))
             case let .checkpoint(step, path):
                 console.err("checkpoint @ \(step): \(path)")
+            case let .calibrated(_, scales):
+                let sorted = scales.sorted()
+                console.err("calibrated   g_norm of \(scales.count) GSA layers to the teacher's output scale on the first batch: "
+                    + "factors \(Format.sig(sorted.first ?? 1, 3))…\(Format.sig(sorted.last ?? 1, 3)) (median \(Format.sig(sorted.isEmpty ? 1 : sorted[sorted.count / 2], 3)))")
             case let .rollback(from, to, reason, scale):
                 console.err("rollback @ \(from): \(reason); back to the checkpoint of step \(to), learning rate × \(Format.sig(scale, 3))")
             case let .finished(path):
