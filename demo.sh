@@ -83,9 +83,9 @@ cpu_now
 TRAIN_CPU=$CPU
 if [ "$VARIANT" = quick ]; then
   # Short stages: windows of 256 tokens, 2 per step; 40 attention-transfer steps, 25 end-to-end steps.
-  STAGE1=(--set schedule.steps=40 --set schedule.warmup_steps=4 --set data.seq_len=256 --set data.batch_size=2
+  STAGE1=(--set schedule.steps=60 --set schedule.warmup_steps=4 --set data.seq_len=256 --set data.batch_size=2
           --set eval.tokens=1024 --set run.checkpoint_every=0)
-  STAGE2=(--set schedule.steps=25 --set schedule.warmup_steps=3 --set data.seq_len=256 --set data.batch_size=2
+  STAGE2=(--set schedule.steps=35 --set schedule.warmup_steps=3 --set data.seq_len=256 --set data.batch_size=2
           --set eval.tokens=1024 --set run.checkpoint_every=0)
   COMPARE=(--max-tokens 4096 --decode-contexts 128,512)
 else

@@ -77,7 +77,10 @@ public struct TrainingCurves: Sendable, Equatable {
                 }
                 continue
             }
-            for (name, x) in members where !nonLossKeys.contains(name) && !x.isNull {
+            // Events, not steps: a rollback, the output-scale calibration before step 1.
+            if v["rollback"] != nil || v["calibration"] != nil { continue }
+            // Per-layer parts ("mse.layer3") stay in the file for diagnostics; the curves are the totals.
+            for (name, x) in members where !nonLossKeys.contains(name) && !x.isNull && !name.contains(".") {
                 guard let d = x.doubleValue else {
                     throw KeyedInputError(file: file, key: key, problem: "\"\(name)\" must be a number, found \(x.typeName)")
                 }

@@ -32,6 +32,19 @@ import Training
         }
     }
 
+    /// Event lines (the calibration before step 1, a rollback) are not steps; per-layer parts are not curves.
+    @Test func eventsAndPerLayerPartsAreNotCurves() throws {
+        let dir = try write("""
+        {"step":0,"calibration":{"g_norm_scale.layer0":0.1,"g_norm_scale.layer1":0.2}}
+        {"step":1,"loss":0.5,"mse":0.5,"mse.layer0":0.4,"mse.layer1":0.6,"lr":0.001,"elapsed_seconds":1.0}
+        {"step":1,"rollback":{"from_step":2,"reason":"the loss is not finite","rollbacks":1,"learning_rate_scale":0.5}}
+        {"step":2,"loss":0.25,"mse":0.25,"mse.layer0":0.2,"mse.layer1":0.3,"lr":0.001,"elapsed_seconds":2.0}
+        """)
+        let c = try TrainingCurves.read(dir)
+        #expect(c.losses.map(\.name) == ["loss", "mse"])
+        #expect(c.losses[0].steps == [1, 2] && c.losses[0].values == [0.5, 0.25])
+    }
+
     @Test func aResumedRunsLaterLinesWin() throws {
         // Checkpoint at step 2, interrupted after step 3, resumed from step 2.
         let dir = try write("""
