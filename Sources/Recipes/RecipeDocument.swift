@@ -1,63 +1,13 @@
-// Reading recipe files: JSON5 (comments, unquoted keys, trailing commas, single quotes, hex) decoded
-// with Foundation's JSONDecoder (allowsJSON5) into a generic JSON tree, then `--set key.path=value`
+// Reading recipe files: JSON5 (comments, unquoted keys, trailing commas, single quotes, hex) parsed by
+// JSON5Parser into a JSON tree, then `--set key.path=value`
 // overrides applied to the tree, each value parsed as a JSON5 literal (a bare word is a string).
-import Foundation
 import TensorCore
 
-/// Any JSON value, decodable by JSONDecoder; converted to `JSONValue` for the typed reader.
-private struct AnyJSON: Decodable {
-    let value: JSONValue
-
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    init(from decoder: Decoder) throws {
-        if let c = try? decoder.container(keyedBy: Key.self) {
-            // Keep the file's key order where Foundation reports it.
-            value = .object(try c.allKeys.map { ($0.stringValue, try c.decode(AnyJSON.self, forKey: $0).value) })
-            return
-        }
-        if var a = try? decoder.unkeyedContainer() {
-            var items: [JSONValue] = []
-            while !a.isAtEnd { items.append(try a.decode(AnyJSON.self).value) }
-            value = .array(items)
-            return
-        }
-        let s = try decoder.singleValueContainer()
-        if s.decodeNil() {
-            value = .null
-        } else if let b = try? s.decode(Bool.self) {
-            value = .bool(b)
-        } else if let i = try? s.decode(Int64.self) {
-            value = .number(String(i))
-        } else if let d = try? s.decode(Double.self) {
-            value = .double(d)
-        } else {
-            value = .string(try s.decode(String.self))
-        }
-    }
-}
-
 public enum RecipeDocument {
-    /// Parses JSON5 text.
+    /// Parses JSON5 text (JSON5Parser).
     public static func parse(_ text: String, file: String) throws -> JSONValue {
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
-        do {
-            // The trailing newline is not decoration: Foundation's JSON5 scanner hands a number to strtod
-            // without a terminator, so a number that ends the text (`--set a.b=12345678901234567890`) is read
-            // past the end of the buffer — a crash at a page boundary, else stray digits (found by
-            // tools/fuzz.sh; Tests/Fixtures/fuzz/recipe/number-at-end.json5).
-            return try decoder.decode(AnyJSON.self, from: Data((text + "\n").utf8)).value
-        } catch let DecodingError.dataCorrupted(ctx) {
-            let detail = (ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)
-            throw RecipeError(file: file, key: "", problem: "not valid JSON5: \(detail)")
-        } catch {
-            throw RecipeError(file: file, key: "", problem: "not valid JSON5: \(error)")
+        do { return try JSON5Parser.parse(text) } catch let e as JSON5Parser.Failure {
+            throw RecipeError(file: file, key: "", problem: "not valid JSON5: \(e)")
         }
     }
 
