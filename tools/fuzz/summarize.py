@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Sums libFuzzer runs per target from the logs tools/fuzz.sh runs leave (TARGET.N.log, each ending with
--print_final_stats=1's lines) and prints the README's table: executions, time, rate, corpus, findings.
+"""Sums libFuzzer runs per target from the logs tools/fuzz.sh runs leave (TARGET.N.log: libFuzzer's "Done N runs in
+S second(s)", else its final stats, else the last progress line) and prints the README's table: executions, time, rate, corpus, findings.
 
 Usage: tools/fuzz/summarize.py [LOG_DIR]   (default .build-fuzz/logs)
 """
@@ -18,7 +18,12 @@ for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
     r = rows.setdefault(target, {"runs": 0, "execs": 0, "seconds": 0.0, "incomplete": 0})
     execs = re.findall(r"stat::number_of_executed_units: (\d+)", text)
     rate = re.findall(r"stat::average_exec_per_sec:\s+(\d+)", text)
-    if execs:
+    done = re.findall(r"^Done (\d+) runs in (\d+) second", text, re.M)
+    if done:
+        r["runs"] += 1
+        r["execs"] += int(done[-1][0])
+        r["seconds"] += int(done[-1][1])
+    elif execs:  # stopped by a finding: its final stats
         r["runs"] += 1
         r["execs"] += int(execs[-1])
         r["seconds"] += int(execs[-1]) / max(int(rate[-1]), 1)
@@ -28,7 +33,7 @@ for path in sorted(glob.glob(os.path.join(logs, "*.log"))):
             r["incomplete"] += 1
             r["execs"] += int(last[-1][0])
             r["seconds"] += int(last[-1][0]) / max(int(last[-1][1]), 1)
-print("| target | executions | time (core-minutes) | executions/s | corpus files | findings left |")
+print("| target | executions | time (minutes, one core each) | executions/s | corpus files | open findings |")
 print("|---|---|---|---|---|---|")
 for t, r in sorted(rows.items()):
     corpus = len(os.listdir(os.path.join(root, "corpus", t))) if os.path.isdir(os.path.join(root, "corpus", t)) else 0
