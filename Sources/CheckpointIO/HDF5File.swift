@@ -2,7 +2,8 @@
 // every dataset with its shape and element type, reads datasets as Float32 and string attributes.
 // Names are dataset paths relative to the root ("layers/x/vars/0", "model.norm.weight"); mapping them
 // to model tensors is Conversion's job. The serial libhdf5 is not thread-safe, so every call into it
-// runs under one process-wide lock, with automatic error printing switched off; failures become
+// runs under one process-wide lock, with automatic error printing switched off, and every call that reads
+// a file runs in a forked child (HDF5Sandbox.swift); failures become
 // `HDF5Error`s that name the file and the object, with libhdf5's own reason.
 import CHDF5
 import Foundation
@@ -118,36 +119,36 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
     public let datasets: [HDF5Dataset]
     /// The root group's string attributes.
     public let metadata: [String: String]
-    private let fileID: hid_t
     private let index: [String: Int]
 
     /// Opens `path` read-only and describes its datasets. Throws `HDF5Error` for files libhdf5 cannot
-    /// read or whose datasets are inconsistent, `IOFailure` when the path does not exist.
+    /// read or whose datasets are inconsistent, `IOFailure` when the path does not exist. libhdf5 reads the
+    /// file only in child processes (HDF5Sandbox.swift); this object holds no libhdf5 handle.
     public init(path: String) throws {
         guard FileSystem.exists(path) else { throw IOFailure(path: path, operation: "open", reason: "no such file") }
         guard !FileSystem.isDirectory(path) else { throw IOFailure(path: path, operation: "read", reason: "it is a directory") }
         self.path = path
-        let opened: (hid_t, [HDF5Dataset], [String: String]) = try HDF5Library.locked {
-            // libhdf5 reads the whole structure in a child process first: a file that crashes it is refused
-            // before the parent runs libhdf5 on it (HDF5Sandbox.swift). The walk is deterministic, so the
-            // parent's own walk below then meets only what the child survived.
-            try HDF5Sandbox.run(file: path, object: "/", operation: "read the structure of", dataBytes: 0) { _, _ in
-                if let (f, _, _) = try? HDF5File.walk(path) { _ = H5Fclose(f) }
-                return 0
-            }
-            return try HDF5File.walk(path)
+        let opened: ([HDF5Dataset], [String: String]) = try HDF5Library.locked {
+            try HDF5Sandbox.call(file: path, object: "/", operation: "read the structure of", body: {
+                try HDF5File.walk(path)
+            }, encode: { r, w in
+                w.int(r.0.count)
+                for d in r.0 { d.encode(&w) }
+                let keys = r.1.keys.sorted()
+                w.strings(keys)
+                w.strings(keys.map { r.1[$0]! })
+            }, decode: { r in
+                let datasets = try (0..<(try r.count())).map { _ in try HDF5Dataset.decode(&r) }
+                let keys = try r.strings(), values = try r.strings()
+                guard keys.count == values.count else { throw WireReader.Malformed() }
+                return (datasets, Dictionary(zip(keys, values), uniquingKeysWith: { a, _ in a }))
+            })
         }
-        fileID = opened.0
-        datasets = opened.1
-        metadata = opened.2
+        datasets = opened.0
+        metadata = opened.1
         var idx: [String: Int] = [:]
         for (i, d) in datasets.enumerated() { idx[d.path] = i }
         index = idx
-    }
-
-    deinit {
-        let f = fileID
-        HDF5Library.locked { _ = H5Fclose(f) }
     }
 
     // MARK: TensorStore
@@ -180,10 +181,15 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
                                for: "reading dataset `\(name)` of \(path) (shape \(Shape.describe(ds.shape)) as float32)")
         let t = Tensor(uninitialized: ds.shape)
         if n == 0 { return t }
-        let f = fileID
+        let path = path
         try HDF5Library.locked {
             // libhdf5 decodes the data (chunk indexes, filters) in a child process; see HDF5Sandbox.swift.
             try HDF5Sandbox.run(file: path, object: name, operation: "read dataset", dataBytes: n * (bf16 ? 2 : 4), body: { data, message in
+                let f: hid_t
+                do { f = try HDF5File.open(path) } catch {
+                    HDF5Sandbox.leave("\(error)", in: message)
+                    return 1
+                }
                 let d = H5Dopen2(f, name, shim_H5P_DEFAULT())
                 if d < 0 {
                     HDF5Sandbox.leave("open dataset: " + HDF5Library.takeError(), in: message)
@@ -216,8 +222,12 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
 
     /// The names of the attributes of `object` ("." or "/" for the root group, else a group or dataset path).
     public func attributeNames(of object: String = ".") throws -> [String] {
-        let f = fileID
-        return try HDF5Library.locked { try HDF5File.attributeNames(file: f, path: path, object: object) }
+        let path = path
+        return try HDF5Library.locked {
+            try HDF5Sandbox.call(file: path, object: object, operation: "list the attributes of", body: {
+                try HDF5File.attributeNames(file: try HDF5File.open(path), path: path, object: object)
+            }, encode: { r, w in w.strings(r) }, decode: { r in try r.strings() })
+        }
     }
 
     /// The text of string attribute `name` of `object` (one string: a scalar or a 1-element array);
@@ -232,38 +242,46 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
 
     /// Every string of string attribute `name` of `object`; nil when the attribute does not exist.
     public func stringListAttribute(_ name: String, of object: String = ".") throws -> [String]? {
-        let f = fileID
-        return try HDF5Library.locked { try HDF5File.readStrings(file: f, path: path, object: object, attribute: name) }
+        let path = path
+        return try HDF5Library.locked {
+            try HDF5Sandbox.call(file: path, object: "\(object)@\(name)", operation: "read attribute", body: {
+                try HDF5File.readStrings(file: try HDF5File.open(path), path: path, object: object, attribute: name)
+            }, encode: { r, w in
+                w.bool(r != nil)
+                if let r { w.strings(r) }
+            }, decode: { r in try r.bool() ? try r.strings() : nil })
+        }
     }
 
-    // MARK: Internals (lock held)
+    // MARK: Internals (run in a reader child; lock held by the parent)
 
-    /// Opens `path` and describes every dataset and root attribute; returns the open file.
-    private static func walk(_ path: String) throws -> (hid_t, [HDF5Dataset], [String: String]) {
+    /// Opens `path` read-only with libhdf5 (the child leaves with _exit, which closes it).
+    private static func open(_ path: String) throws -> hid_t {
         let signature = H5Fis_hdf5(path)
         if signature == 0 { throw HDF5Error.notHDF5(file: path) }
         if signature < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
         var reason = [CChar](repeating: 0, count: HDF5Library.messageSize)
         let f = shim_open_readonly(path, &reason, reason.count)
         if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.message(reason)) }
-        do {
-            guard let names = NameList.collect({ shim_visit_datasets(f, $0, $1) }) else {
-                throw HDF5Error.readFailed(file: path, object: "/", operation: "list the datasets of",
-                                           detail: HDF5Library.takeError())
-            }
-            let datasets = try names.map { try HDF5File.describe(file: f, path: path, dataset: $0) }
-            var metadata: [String: String] = [:]
-            for name in try HDF5File.attributeNames(file: f, path: path, object: ".") {
-                // Non-text root attributes are not metadata; skip them.
-                if let v = try? HDF5File.readStrings(file: f, path: path, object: ".", attribute: name), v.count == 1 {
-                    metadata[name] = v[0]
-                }
-            }
-            return (f, datasets, metadata)
-        } catch {
-            _ = H5Fclose(f)
-            throw error
+        return f
+    }
+
+    /// Describes every dataset and root string attribute of `path`.
+    private static func walk(_ path: String) throws -> ([HDF5Dataset], [String: String]) {
+        let f = try open(path)
+        guard let names = NameList.collect({ shim_visit_datasets(f, $0, $1) }) else {
+            throw HDF5Error.readFailed(file: path, object: "/", operation: "list the datasets of",
+                                       detail: HDF5Library.takeError())
         }
+        let datasets = try names.map { try HDF5File.describe(file: f, path: path, dataset: $0) }
+        var metadata: [String: String] = [:]
+        for name in try HDF5File.attributeNames(file: f, path: path, object: ".") {
+            // Non-text root attributes are not metadata; skip them.
+            if let v = try? HDF5File.readStrings(file: f, path: path, object: ".", attribute: name), v.count == 1 {
+                metadata[name] = v[0]
+            }
+        }
+        return (datasets, metadata)
     }
 
     private static func tensorInfo(_ d: HDF5Dataset) -> TensorInfo {

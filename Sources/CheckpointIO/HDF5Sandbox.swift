@@ -1,11 +1,12 @@
 // libhdf5 crash containment. libhdf5 (a C library) is not hardened against corrupt or hostile files: fed
 // mutated bytes, Debian's 1.10.8 frees invalid pointers and reads out of bounds within seconds of fuzzing
-// (see README, "Hostile inputs"). t2r therefore lets libhdf5 touch an untrusted file first in a forked
-// child process: the child walks the whole structure (every dataset's description, every root
-// attribute) before the parent does the same, and every dataset read happens in a child that writes the
-// data into shared memory. A child that dies by a signal becomes an `HDF5Error.libraryCrashed` naming the
-// file, the operation and the signal, one that runs past its deadline (libhdf5 can also loop forever on a
-// corrupt file) `libraryHung`; the parent process never runs libhdf5 code on bytes that crashed it.
+// (see README, "Hostile inputs"). t2r therefore never lets libhdf5 read a file in its own process: every
+// reading call (the walk over the structure, attribute look-ups, dataset reads) runs in a forked child
+// that opens the file itself and hands its answer back through shared memory, as bytes (HDF5Wire.swift)
+// or as the dataset's data. A child that dies by a signal becomes an `HDF5Error.libraryCrashed` naming
+// the file, the operation and the signal, one that runs past its deadline (libhdf5 can also loop forever
+// on a corrupt file) `libraryHung`. Heap corruption need not crash at once, nor the same way twice, so
+// a child that survived is no proof that the parent would: the parent never runs libhdf5 on the file.
 //
 // The child runs only libhdf5 and the reader's own code, then leaves with _exit; the parent holds
 // HDF5Library.lock meanwhile, so no other thread is inside libhdf5 when it forks, and forks through
@@ -23,11 +24,14 @@ enum HDF5Sandbox {
     /// the data area's contents through `receive` when the child exits 0. The child's non-zero status
     /// becomes `HDF5Error.readFailed` with the message it left; death by a signal, `libraryCrashed`.
     /// Lock held by the caller.
-    static func run(file: String, object: String, operation: String, dataBytes: Int,
+    /// `deadlineBytes` (default `dataBytes`) sets the deadline (`timeout(forBytes:)`).
+    static func run(file: String, object: String, operation: String, dataBytes: Int, deadlineBytes: Int? = nil,
                     body: (_ data: UnsafeMutableRawPointer, _ message: UnsafeMutablePointer<CChar>) -> Int32,
-                    receive: (UnsafeRawPointer) -> Void = { _ in }) throws {
+                    receive: (UnsafeRawPointer) throws -> Void = { _ in }) throws {
         let size = messageBytes + max(dataBytes, 0)
-        guard let region = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0), region != MAP_FAILED else {
+        // MAP_NORESERVE: only the pages the child writes take memory.
+        guard let region = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              region != MAP_FAILED else {
             throw IOFailure(path: file, operation: "map \(size) bytes of shared memory to read \(object)", reason: String(cString: strerror(errno)))
         }
         defer { munmap(region, size) }
@@ -46,7 +50,7 @@ enum HDF5Sandbox {
         }
         // A corrupt file can also make libhdf5 loop forever (a cycle in its global heap): the child gets a
         // deadline generous for any real file, then is killed.
-        let seconds = timeout(forBytes: dataBytes)
+        let seconds = timeout(forBytes: deadlineBytes ?? dataBytes)
         let deadline = monotonicNow() + seconds
         var status: Int32 = 0
         var pause = 0.0005
@@ -74,7 +78,50 @@ enum HDF5Sandbox {
             message[messageBytes - 1] = 0
             throw HDF5Error.readFailed(file: file, object: object, operation: operation, detail: String(cString: message))
         }
-        receive(UnsafeRawPointer(region + messageBytes))
+        try receive(UnsafeRawPointer(region + messageBytes))
+    }
+
+    /// Most bytes a child's answer may take (shared memory reserved, touched only as written).
+    static let answerBytes = 256 << 20
+
+    /// Runs `body` in a forked child and returns its result, which travels back encoded by `encode` and
+    /// decoded by `decode`; an `HDF5Error` the child throws is rethrown here. Lock held by the caller.
+    static func call<R>(file: String, object: String, operation: String, body: () throws -> R,
+                        encode: (R, inout WireWriter) -> Void, decode: (inout WireReader) throws -> R) throws -> R {
+        var answer: Result<R, HDF5Error>?
+        try run(file: file, object: object, operation: operation, dataBytes: answerBytes, deadlineBytes: 0, body: { data, message in
+            var w = WireWriter()
+            do {
+                let r = try body()
+                w.bool(true)
+                encode(r, &w)
+            } catch {
+                w.bool(false)
+                let e = error as? HDF5Error ?? .readFailed(file: file, object: object, operation: operation, detail: "\(error)")
+                e.encode(&w)
+            }
+            guard w.bytes.count <= answerBytes - 8 else {
+                leave("the answer takes \(w.bytes.count) bytes, more than the \(answerBytes) the reader may hand back", in: message)
+                return 1
+            }
+            withUnsafeBytes(of: Int64(w.bytes.count).littleEndian) { data.copyMemory(from: $0.baseAddress!, byteCount: 8) }
+            w.bytes.withUnsafeBytes { if let b = $0.baseAddress { (data + 8).copyMemory(from: b, byteCount: $0.count) } }
+            return 0
+        }, receive: { data in
+            var length: Int64 = 0
+            withUnsafeMutableBytes(of: &length) { $0.copyMemory(from: UnsafeRawBufferPointer(start: data, count: 8)) }
+            let n = Int(Int64(littleEndian: length))
+            var r = WireReader(UnsafeRawBufferPointer(start: data + 8, count: n >= 0 && n <= answerBytes - 8 ? n : 0))
+            do {
+                guard n >= 0, n <= answerBytes - 8 else { throw WireReader.Malformed() }
+                answer = try r.bool() ? .success(decode(&r)) : .failure(HDF5Error.decode(&r))
+                guard r.atEnd else { throw WireReader.Malformed() }
+            } catch {
+                throw HDF5Error.readFailed(file: file, object: object, operation: operation,
+                                           detail: "the libhdf5 reader process handed back a malformed answer")
+            }
+        })
+        return try answer!.get()
     }
 
     /// Seconds a child may take: 60, plus one for every 8 MB of data to read (slow disks, decompression);

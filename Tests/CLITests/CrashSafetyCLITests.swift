@@ -174,7 +174,9 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
     /// bit-identically.
     @Test(arguments: [SIGINT, SIGTERM])
     func interruptWritesACheckpointAndStops(_ signal: Int32) throws {
-        let setup = try DistillSetup(steps: 40, checkpointEvery: 0)
+        // Steps take about a millisecond: enough of them that a busy machine cannot finish the run between
+        // the fifth metrics line and the signal (40 did, on CI).
+        let setup = try DistillSetup(steps: 4000, checkpointEvery: 0)
         defer { setup.remove() }
         let reference = try setup.reference().run
         let run = "\(setup.dir)/interrupted"
@@ -203,7 +205,7 @@ func expectSameAsReference(_ run: String, _ reference: String, sourceLocation: S
 
     /// Two trainers cannot share a run directory.
     @Test func secondTrainerOnTheSameRunDirectoryIsRefused() throws {
-        let setup = try DistillSetup(steps: 400, checkpointEvery: 0)
+        let setup = try DistillSetup(steps: 20000, checkpointEvery: 0)  // killed once the second is refused
         defer { setup.remove() }
         let run = "\(setup.dir)/shared"
         let first = try setup.start(run, tag: "first")
