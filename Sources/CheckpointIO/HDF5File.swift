@@ -120,35 +120,36 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
     /// The root group's string attributes.
     public let metadata: [String: String]
     private let index: [String: Int]
+    /// The child process that runs libhdf5 on the file (HDF5Sandbox.swift).
+    private let reader: HDF5Reader
 
     /// Opens `path` read-only and describes its datasets. Throws `HDF5Error` for files libhdf5 cannot
     /// read or whose datasets are inconsistent, `IOFailure` when the path does not exist. libhdf5 reads the
-    /// file only in child processes (HDF5Sandbox.swift); this object holds no libhdf5 handle.
+    /// file only in a child process (HDF5Sandbox.swift); this object holds no libhdf5 handle.
     public init(path: String) throws {
         guard FileSystem.exists(path) else { throw IOFailure(path: path, operation: "open", reason: "no such file") }
         guard !FileSystem.isDirectory(path) else { throw IOFailure(path: path, operation: "read", reason: "it is a directory") }
         self.path = path
+        let reader = HDF5Reader(path: path, handler: { request, file, area in try HDF5File.answer(request, file: file, path: path, area: area) })
+        self.reader = reader
         let opened: ([HDF5Dataset], [String: String]) = try HDF5Library.locked {
-            try HDF5Sandbox.call(file: path, object: "/", operation: "read the structure of", body: {
-                try HDF5File.walk(path)
-            }, encode: { r, w in
-                w.int(r.0.count)
-                for d in r.0 { d.encode(&w) }
-                let keys = r.1.keys.sorted()
-                w.strings(keys)
-                w.strings(keys.map { r.1[$0]! })
-            }, decode: { r in
+            try reader.call(.structure, object: "/", operation: "read the structure of") { r in
                 let datasets = try (0..<(try r.count())).map { _ in try HDF5Dataset.decode(&r) }
                 let keys = try r.strings(), values = try r.strings()
                 guard keys.count == values.count else { throw WireReader.Malformed() }
                 return (datasets, Dictionary(zip(keys, values), uniquingKeysWith: { a, _ in a }))
-            })
+            }
         }
         datasets = opened.0
         metadata = opened.1
         var idx: [String: Int] = [:]
         for (i, d) in datasets.enumerated() { idx[d.path] = i }
         index = idx
+    }
+
+    deinit {
+        let reader = reader
+        HDF5Library.locked { reader.stop() }
     }
 
     // MARK: TensorStore
@@ -181,39 +182,24 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
                                for: "reading dataset `\(name)` of \(path) (shape \(Shape.describe(ds.shape)) as float32)")
         let t = Tensor(uninitialized: ds.shape)
         if n == 0 { return t }
-        let path = path
+        let bytes = n * (bf16 ? 2 : 4)
+        let reader = reader, path = path
         try HDF5Library.locked {
-            // libhdf5 decodes the data (chunk indexes, filters) in a child process; see HDF5Sandbox.swift.
-            try HDF5Sandbox.run(file: path, object: name, operation: "read dataset", dataBytes: n * (bf16 ? 2 : 4), body: { data, message in
-                let f: hid_t
-                do { f = try HDF5File.open(path) } catch {
-                    HDF5Sandbox.leave("\(error)", in: message)
-                    return 1
+            // libhdf5 decodes the data (chunk indexes, filters) in the reader child; see HDF5Sandbox.swift.
+            try reader.ask(.read(dataset: name, bfloat16: bf16, bytes: bytes), object: name, operation: "read dataset",
+                           deadlineBytes: bytes) { area, length in
+                guard length == bytes else {
+                    throw HDF5Error.readFailed(file: path, object: name, operation: "read dataset",
+                                               detail: "the libhdf5 reader process handed back \(length) bytes, not \(bytes)")
                 }
-                let d = H5Dopen2(f, name, shim_H5P_DEFAULT())
-                if d < 0 {
-                    HDF5Sandbox.leave("open dataset: " + HDF5Library.takeError(), in: message)
-                    return 1
+                try area.withMemory(bytes: bytes) { data in
+                    if bf16 {
+                        Convert.toFloat32(UnsafeRawPointer(data), encoding: .bfloat16, t.pointer, count: n)
+                    } else {
+                        UnsafeMutableRawPointer(t.pointer).copyMemory(from: data, byteCount: bytes)
+                    }
                 }
-                let rc: herr_t
-                if bf16 {
-                    let fileType = H5Dget_type(d)
-                    rc = fileType < 0 ? -1 : H5Dread(d, fileType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), data)
-                } else {
-                    rc = H5Dread(d, shim_H5T_NATIVE_FLOAT(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), data)
-                }
-                if rc < 0 {
-                    HDF5Sandbox.leave(HDF5Library.takeError(), in: message)
-                    return 1
-                }
-                return 0
-            }, receive: { data in
-                if bf16 {
-                    Convert.toFloat32(data, encoding: .bfloat16, t.pointer, count: n)
-                } else {
-                    UnsafeMutableRawPointer(t.pointer).copyMemory(from: data, byteCount: n * 4)
-                }
-            })
+            }
         }
         return t
     }
@@ -222,11 +208,9 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
 
     /// The names of the attributes of `object` ("." or "/" for the root group, else a group or dataset path).
     public func attributeNames(of object: String = ".") throws -> [String] {
-        let path = path
+        let reader = reader
         return try HDF5Library.locked {
-            try HDF5Sandbox.call(file: path, object: object, operation: "list the attributes of", body: {
-                try HDF5File.attributeNames(file: try HDF5File.open(path), path: path, object: object)
-            }, encode: { r, w in w.strings(r) }, decode: { r in try r.strings() })
+            try reader.call(.attributeNames(object: object), object: object, operation: "list the attributes of") { r in try r.strings() }
         }
     }
 
@@ -242,33 +226,58 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
 
     /// Every string of string attribute `name` of `object`; nil when the attribute does not exist.
     public func stringListAttribute(_ name: String, of object: String = ".") throws -> [String]? {
-        let path = path
+        let reader = reader
         return try HDF5Library.locked {
-            try HDF5Sandbox.call(file: path, object: "\(object)@\(name)", operation: "read attribute", body: {
-                try HDF5File.readStrings(file: try HDF5File.open(path), path: path, object: object, attribute: name)
-            }, encode: { r, w in
-                w.bool(r != nil)
-                if let r { w.strings(r) }
-            }, decode: { r in try r.bool() ? try r.strings() : nil })
+            try reader.call(.strings(object: object, attribute: name), object: "\(object)@\(name)", operation: "read attribute") { r in
+                try r.bool() ? try r.strings() : nil
+            }
         }
     }
 
-    // MARK: Internals (run in a reader child; lock held by the parent)
+    // MARK: The reader child's side (HDF5Sandbox.swift)
 
-    /// Opens `path` read-only with libhdf5 (the child leaves with _exit, which closes it).
-    private static func open(_ path: String) throws -> hid_t {
-        let signature = H5Fis_hdf5(path)
-        if signature == 0 { throw HDF5Error.notHDF5(file: path) }
-        if signature < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
-        var reason = [CChar](repeating: 0, count: HDF5Library.messageSize)
-        let f = shim_open_readonly(path, &reason, reason.count)
-        if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.message(reason)) }
-        return f
+    /// Answers `request` on the open `file`: the answer (encoded, or a dataset's data) goes into `area`;
+    /// returns its length.
+    private static func answer(_ request: HDF5Request, file f: hid_t, path: String, area: HDF5AnswerArea) throws -> Int {
+        var w = WireWriter()
+        switch request {
+        case .structure:
+            let (datasets, metadata) = try walk(f, path: path)
+            w.int(datasets.count)
+            for d in datasets { d.encode(&w) }
+            let keys = metadata.keys.sorted()
+            w.strings(keys)
+            w.strings(keys.map { metadata[$0]! })
+        case let .attributeNames(object):
+            w.strings(try attributeNames(file: f, path: path, object: object))
+        case let .strings(object, attribute):
+            let strings = try readStrings(file: f, path: path, object: object, attribute: attribute)
+            w.bool(strings != nil)
+            if let strings { w.strings(strings) }
+        case let .read(name, bf16, bytes):
+            let d = H5Dopen2(f, name, shim_H5P_DEFAULT())
+            if d < 0 { throw HDF5Error.readFailed(file: path, object: name, operation: "open dataset", detail: HDF5Library.takeError()) }
+            defer { _ = H5Dclose(d) }
+            try area.withMemory(bytes: bytes) { data in
+                let rc: herr_t
+                if bf16 {
+                    // The dataset's own (opaque) type as the memory type: the raw 16-bit words.
+                    let fileType = H5Dget_type(d)
+                    defer { if fileType >= 0 { _ = H5Tclose(fileType) } }
+                    rc = fileType < 0 ? -1 : H5Dread(d, fileType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), data)
+                } else {
+                    rc = H5Dread(d, shim_H5T_NATIVE_FLOAT(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), data)
+                }
+                if rc < 0 { throw HDF5Error.readFailed(file: path, object: name, operation: "read dataset", detail: HDF5Library.takeError()) }
+            }
+            return bytes
+        }
+        try area.store(w.bytes)
+        return w.bytes.count
     }
 
-    /// Describes every dataset and root string attribute of `path`.
-    private static func walk(_ path: String) throws -> ([HDF5Dataset], [String: String]) {
-        let f = try open(path)
+    /// Describes every dataset and root string attribute of the open file `f` (at `path`).
+    private static func walk(_ f: hid_t, path: String) throws -> ([HDF5Dataset], [String: String]) {
         guard let names = NameList.collect({ shim_visit_datasets(f, $0, $1) }) else {
             throw HDF5Error.readFailed(file: path, object: "/", operation: "list the datasets of",
                                        detail: HDF5Library.takeError())

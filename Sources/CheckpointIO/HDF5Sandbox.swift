@@ -1,134 +1,264 @@
 // libhdf5 crash containment. libhdf5 (a C library) is not hardened against corrupt or hostile files: fed
 // mutated bytes, Debian's 1.10.8 frees invalid pointers and reads out of bounds within seconds of fuzzing
-// (see README, "Hostile inputs"). t2r therefore never lets libhdf5 read a file in its own process: every
-// reading call (the walk over the structure, attribute look-ups, dataset reads) runs in a forked child
-// that opens the file itself and hands its answer back through shared memory, as bytes (HDF5Wire.swift)
-// or as the dataset's data. A child that dies by a signal becomes an `HDF5Error.libraryCrashed` naming
-// the file, the operation and the signal, one that runs past its deadline (libhdf5 can also loop forever
-// on a corrupt file) `libraryHung`. Heap corruption need not crash at once, nor the same way twice, so
-// a child that survived is no proof that the parent would: the parent never runs libhdf5 on the file.
+// (see README, "Hostile inputs"). t2r therefore never lets libhdf5 read a file in its own process: an
+// `HDF5Reader` forks a child that opens the file and answers requests (the structure, attribute names and
+// strings, dataset data) over a socket, handing the answers back through a shared memory file: encoded
+// (HDF5Wire.swift) or as the raw data. Heap corruption need not crash at once, nor the same way twice, so
+// a child that survived a file is no proof that the parent would: the parent never runs libhdf5 on it.
 //
-// The child runs only libhdf5 and the reader's own code, then leaves with _exit; the parent holds
-// HDF5Library.lock meanwhile, so no other thread is inside libhdf5 when it forks, and forks through
-// `ProcessFork.fork`, which keeps OpenBLAS's fork handler from pulling its thread pool out from under a
-// matrix product running on another thread.
+// A child that dies by a signal becomes an `HDF5Error.libraryCrashed` naming the file, the operation and
+// the signal; one that runs past its deadline (libhdf5 can also loop forever on a corrupt file),
+// `libraryHung`. The next request then starts a fresh child. A child serves requests for as long as they
+// keep coming and leaves after a second without one, so it never pins memory the parent has since
+// freed (a forked child keeps its copy of every page the parent had). Forks happen with HDF5Library.lock
+// held (no other thread inside libhdf5) through `ProcessFork.fork` (no BLAS call in flight: OpenBLAS's fork
+// handler would pull its thread pool out from under it).
 import CHDF5
 import Glibc
 import TensorCore
 
-enum HDF5Sandbox {
-    /// Room for the child's error message at the start of the shared region.
-    static let messageBytes = 1024
+/// What a reader child is asked to do.
+enum HDF5Request {
+    /// Describe every dataset and root string attribute (`HDF5File.walk`).
+    case structure
+    /// The attribute names of an object.
+    case attributeNames(object: String)
+    /// The strings of a string attribute of an object (nil when absent).
+    case strings(object: String, attribute: String)
+    /// A dataset's data: `bytes` bytes, float32 (converted by libhdf5) or raw bfloat16 words.
+    case read(dataset: String, bfloat16: Bool, bytes: Int)
 
-    /// Runs `body` in a forked child with `dataBytes` of zeroed shared memory after a message area; returns
-    /// the data area's contents through `receive` when the child exits 0. The child's non-zero status
-    /// becomes `HDF5Error.readFailed` with the message it left; death by a signal, `libraryCrashed`.
-    /// Lock held by the caller.
-    /// `deadlineBytes` (default `dataBytes`) sets the deadline (`timeout(forBytes:)`).
-    static func run(file: String, object: String, operation: String, dataBytes: Int, deadlineBytes: Int? = nil,
-                    body: (_ data: UnsafeMutableRawPointer, _ message: UnsafeMutablePointer<CChar>) -> Int32,
-                    receive: (UnsafeRawPointer) throws -> Void = { _ in }) throws {
-        let size = messageBytes + max(dataBytes, 0)
-        // MAP_NORESERVE: only the pages the child writes take memory.
-        guard let region = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-              region != MAP_FAILED else {
-            throw IOFailure(path: file, operation: "map \(size) bytes of shared memory to read \(object)", reason: String(cString: strerror(errno)))
+    func encode(_ w: inout WireWriter) {
+        switch self {
+        case .structure: w.int(0)
+        case let .attributeNames(o): w.int(1); w.string(o)
+        case let .strings(o, a): w.int(2); w.string(o); w.string(a)
+        case let .read(d, bf16, n): w.int(3); w.string(d); w.bool(bf16); w.int(n)
         }
-        defer { munmap(region, size) }
-        let message = region.assumingMemoryBound(to: CChar.self)
-        let pid = ProcessFork.fork()
-        if pid < 0 { throw IOFailure(path: file, operation: "fork to read \(object)", reason: String(cString: strerror(errno))) }
-        if pid == 0 {
-            // Child: none of the parent's signal handlers (a Ctrl-C handler must not run here, and a crash
-            // report such as Swift's backtracer would print one for every contained crash): a fault ends
-            // the child quietly, and the parent reports it.
-            for s in [SIGINT, SIGTERM, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP] { signal(s, SIG_DFL) }
-            // And it dies with the parent (a killed t2r must not leave a child looping in libhdf5).
-            _ = shim_die_with_parent()
-            if getppid() == 1 { _exit(1) }
-            _exit(body(region + messageBytes, message))
-        }
-        // A corrupt file can also make libhdf5 loop forever (a cycle in its global heap): the child gets a
-        // deadline generous for any real file, then is killed.
-        let seconds = timeout(forBytes: deadlineBytes ?? dataBytes)
-        let deadline = monotonicNow() + seconds
-        var status: Int32 = 0
-        var pause = 0.0005
-        while true {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid { break }
-            if r < 0 && errno != EINTR {
-                throw IOFailure(path: file, operation: "wait for the reader of \(object)", reason: String(cString: strerror(errno)))
-            }
-            if monotonicNow() > deadline {
-                kill(pid, SIGKILL)
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                throw HDF5Error.libraryHung(file: file, object: object, operation: operation, seconds: seconds)
-            }
-            var t = timespec(tv_sec: 0, tv_nsec: Int(pause * 1e9))
-            nanosleep(&t, nil)
-            pause = min(pause * 2, 0.05)
-        }
-        let signalNumber = status & 0x7F
-        if signalNumber != 0 {
-            throw HDF5Error.libraryCrashed(file: file, object: object, operation: operation, signal: signalName(signalNumber))
-        }
-        let code = (status >> 8) & 0xFF
-        if code != 0 {
-            message[messageBytes - 1] = 0
-            throw HDF5Error.readFailed(file: file, object: object, operation: operation, detail: String(cString: message))
-        }
-        try receive(UnsafeRawPointer(region + messageBytes))
     }
 
-    /// Most bytes a child's answer may take (shared memory reserved, touched only as written).
-    static let answerBytes = 256 << 20
+    static func decode(_ r: inout WireReader) throws -> HDF5Request {
+        switch try r.int() {
+        case 0: return .structure
+        case 1: return .attributeNames(object: try r.string())
+        case 2: return .strings(object: try r.string(), attribute: try r.string())
+        case 3: return .read(dataset: try r.string(), bfloat16: try r.bool(), bytes: try r.int())
+        default: throw WireReader.Malformed()
+        }
+    }
+}
 
-    /// Runs `body` in a forked child and returns its result, which travels back encoded by `encode` and
-    /// decoded by `decode`; an `HDF5Error` the child throws is rethrown here. Lock held by the caller.
-    static func call<R>(file: String, object: String, operation: String, body: () throws -> R,
-                        encode: (R, inout WireWriter) -> Void, decode: (inout WireReader) throws -> R) throws -> R {
-        var answer: Result<R, HDF5Error>?
-        try run(file: file, object: object, operation: operation, dataBytes: answerBytes, deadlineBytes: 0, body: { data, message in
-            var w = WireWriter()
-            do {
-                let r = try body()
-                w.bool(true)
-                encode(r, &w)
-            } catch {
-                w.bool(false)
-                let e = error as? HDF5Error ?? .readFailed(file: file, object: object, operation: operation, detail: "\(error)")
-                e.encode(&w)
+/// Where a reader child puts its answer: the shared memory file, resized to fit.
+struct HDF5AnswerArea {
+    /// The HDF5 file (for errors).
+    let path: String
+    let fd: Int32
+
+    /// Maps `bytes` bytes of the shared file (grown to fit), runs `body` on them, unmaps.
+    func withMemory<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) throws -> R) throws -> R {
+        guard ftruncate(fd, off_t(bytes)) == 0 else { throw failure("size the shared memory for an answer of \(bytes) bytes") }
+        guard let p = mmap(nil, max(bytes, 1), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != MAP_FAILED else {
+            throw failure("map \(bytes) bytes of shared memory")
+        }
+        defer { munmap(p, max(bytes, 1)) }
+        return try body(p)
+    }
+
+    /// Stores `bytes` as the answer.
+    func store(_ bytes: [UInt8]) throws {
+        try withMemory(bytes: bytes.count) { p in bytes.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: $0.count) } } }
+    }
+
+    func failure(_ what: String) -> IOFailure {
+        IOFailure(path: path, operation: what, reason: String(cString: strerror(errno)))
+    }
+}
+
+/// A forked child that reads one HDF5 file with libhdf5 for this process. Every method runs with
+/// HDF5Library.lock held.
+final class HDF5Reader: @unchecked Sendable {
+    /// Answers a request in the child: writes an encoded answer (or the raw data of `.read`) into the
+    /// area and returns its length; a thrown `HDF5Error` goes back to the parent typed.
+    typealias Handler = (_ request: HDF5Request, _ file: hid_t, _ area: HDF5AnswerArea) throws -> Int
+
+    let path: String
+    private let handler: Handler
+    private var child: (pid: pid_t, socket: Int32, area: Int32)?
+
+    init(path: String, handler: @escaping Handler) {
+        self.path = path
+        self.handler = handler
+    }
+
+    deinit { stop() }
+
+    /// How an answer came back.
+    private enum Status: Int { case encoded = 0, error = 1 }
+
+    /// Sends `request` and returns the length of the answer in the shared area, whose descriptor `use`
+    /// receives; an `HDF5Error` the child met is rethrown.
+    func ask<R>(_ request: HDF5Request, object: String, operation: String, deadlineBytes: Int = 0,
+                _ use: (_ area: HDF5AnswerArea, _ length: Int) throws -> R) throws -> R {
+        var w = WireWriter()
+        request.encode(&w)
+        let seconds = HDF5Reader.timeout(forBytes: deadlineBytes)
+        // A child that left for idleness just as this request went out exits 0 without an answer: once,
+        // a fresh child gets the request again.
+        for attempt in 0..<2 {
+            let c = try start(object: object, operation: operation)
+            let sent = HDF5Reader.sendAll(c.socket, withUnsafeBytes(of: Int64(w.bytes.count).littleEndian, Array.init) + w.bytes)
+            if let reply = try waitForReply(c, sent: sent, seconds: seconds, object: object, operation: operation, retry: attempt == 0) {
+                let area = HDF5AnswerArea(path: path, fd: c.area)
+                defer { _ = ftruncate(c.area, 0) }  // frees the answer's pages
+                let (status, length) = reply
+                if status == Status.error.rawValue {
+                    throw try decodeAnswer(area, length, object: object, operation: operation) { r in try HDF5Error.decode(&r) }
+                }
+                return try use(area, length)
             }
-            guard w.bytes.count <= answerBytes - 8 else {
-                leave("the answer takes \(w.bytes.count) bytes, more than the \(answerBytes) the reader may hand back", in: message)
-                return 1
-            }
-            withUnsafeBytes(of: Int64(w.bytes.count).littleEndian) { data.copyMemory(from: $0.baseAddress!, byteCount: 8) }
-            w.bytes.withUnsafeBytes { if let b = $0.baseAddress { (data + 8).copyMemory(from: b, byteCount: $0.count) } }
-            return 0
-        }, receive: { data in
-            var length: Int64 = 0
-            withUnsafeMutableBytes(of: &length) { $0.copyMemory(from: UnsafeRawBufferPointer(start: data, count: 8)) }
-            let n = Int(Int64(littleEndian: length))
-            var r = WireReader(UnsafeRawBufferPointer(start: data + 8, count: n >= 0 && n <= answerBytes - 8 ? n : 0))
-            do {
-                guard n >= 0, n <= answerBytes - 8 else { throw WireReader.Malformed() }
-                answer = try r.bool() ? .success(decode(&r)) : .failure(HDF5Error.decode(&r))
+        }
+        throw HDF5Error.readFailed(file: path, object: object, operation: operation, detail: "the libhdf5 reader process left without answering")
+    }
+
+    /// `ask` for an answer encoded in the wire format.
+    func call<R>(_ request: HDF5Request, object: String, operation: String,
+                 decode: (inout WireReader) throws -> R) throws -> R {
+        try ask(request, object: object, operation: operation) { area, length in
+            try decodeAnswer(area, length, object: object, operation: operation, decode)
+        }
+    }
+
+    private func decodeAnswer<R>(_ area: HDF5AnswerArea, _ length: Int, object: String, operation: String,
+                                 _ decode: (inout WireReader) throws -> R) throws -> R {
+        let malformed = HDF5Error.readFailed(file: path, object: object, operation: operation,
+                                             detail: "the libhdf5 reader process handed back a malformed answer")
+        guard length >= 0, length <= HDF5Reader.maxAnswerBytes else { throw malformed }
+        do {
+            return try area.withMemory(bytes: length) { p in
+                var r = WireReader(UnsafeRawBufferPointer(start: p, count: length))
+                let v = try decode(&r)
                 guard r.atEnd else { throw WireReader.Malformed() }
-            } catch {
-                throw HDF5Error.readFailed(file: file, object: object, operation: operation,
-                                           detail: "the libhdf5 reader process handed back a malformed answer")
+                return v
             }
-        })
-        return try answer!.get()
+        } catch is WireReader.Malformed { throw malformed }
     }
 
-    /// Seconds a child may take: 60, plus one for every 8 MB of data to read (slow disks, decompression);
-    /// T2R_HDF5_TIMEOUT (seconds) replaces it.
+    /// Most bytes an encoded answer may take.
+    static let maxAnswerBytes = 1 << 30
+
+    /// Seconds a request may take: 60, plus one for every 8 MB of data to read (slow disks,
+    /// decompression); T2R_HDF5_TIMEOUT (seconds) replaces it.
     static func timeout(forBytes bytes: Int) -> Double {
         if let v = getenv("T2R_HDF5_TIMEOUT"), let s = Double(String(cString: v)), s > 0 { return s }
         return 60 + Double(bytes) / 8e6
+    }
+
+    // MARK: Parent side
+
+    /// The running child, forked if there is none (or the last one has left).
+    private func start(object: String, operation: String) throws -> (pid: pid_t, socket: Int32, area: Int32) {
+        if let c = child {
+            var status: Int32 = 0
+            if waitpid(c.pid, &status, WNOHANG) == 0 { return c }
+            closeChild()
+        }
+        func failure(_ what: String) -> IOFailure {
+            IOFailure(path: path, operation: "\(what) to \(operation) \(object)", reason: String(cString: strerror(errno)))
+        }
+        var fds: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw failure("make a socket")
+        }
+        let area = shim_memfd("t2r-hdf5-answer")
+        if area < 0 {
+            close(fds[0]); close(fds[1])
+            throw failure("make a shared memory file")
+        }
+        let pid = ProcessFork.fork()
+        if pid < 0 {
+            close(fds[0]); close(fds[1]); close(area)
+            throw failure("fork")
+        }
+        if pid == 0 { serve(socket: fds[1], area: area) }
+        close(fds[1])
+        child = (pid, fds[0], area)
+        return (pid, fds[0], area)
+    }
+
+    /// Waits for the reply to a request: (status, length), or nil when the child left without one and
+    /// `retry` allows another try.
+    private func waitForReply(_ c: (pid: pid_t, socket: Int32, area: Int32), sent: Bool, seconds: Double, object: String,
+                       operation: String, retry: Bool) throws -> (Int, Int)? {
+        let deadline = HDF5Reader.monotonicNow() + seconds
+        var reply = [UInt8](repeating: 0, count: 16)
+        var got = 0
+        var pause: Int32 = 1
+        while true {
+            if sent {
+                var p = pollfd(fd: c.socket, events: Int16(POLLIN), revents: 0)
+                if poll(&p, 1, pause) > 0 {
+                    let n = reply.withUnsafeMutableBytes { recv(c.socket, $0.baseAddress! + got, 16 - got, 0) }
+                    if n > 0 {
+                        got += n
+                        if got == 16 {
+                            return reply.withUnsafeBytes { b in
+                                (Int(Int64(littleEndian: b.loadUnaligned(as: Int64.self))),
+                                 Int(Int64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: Int64.self))))
+                            }
+                        }
+                        continue
+                    }
+                }
+            } else {
+                var t = timespec(tv_sec: 0, tv_nsec: Int(pause) * 1_000_000)
+                nanosleep(&t, nil)
+            }
+            pause = min(pause * 2, 50)
+            var status: Int32 = 0
+            let r = waitpid(c.pid, &status, WNOHANG)
+            if r == c.pid {
+                closeChild()
+                let signalNumber = status & 0x7F
+                if signalNumber != 0 {
+                    throw HDF5Error.libraryCrashed(file: path, object: object, operation: operation, signal: HDF5Reader.signalName(signalNumber))
+                }
+                let code = (status >> 8) & 0xFF
+                if code == 0 && retry && got == 0 { return nil }
+                throw HDF5Error.readFailed(file: path, object: object, operation: operation,
+                                           detail: "the libhdf5 reader process exited (status \(code)) without answering")
+            }
+            if HDF5Reader.monotonicNow() > deadline {
+                stop()
+                throw HDF5Error.libraryHung(file: path, object: object, operation: operation, seconds: seconds)
+            }
+        }
+    }
+
+    /// Kills the child (if any) and reaps it.
+    func stop() {
+        guard let c = child else { return }
+        kill(c.pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(c.pid, &status, 0) < 0 && errno == EINTR {}
+        closeChild()
+    }
+
+    private func closeChild() {
+        guard let c = child else { return }
+        close(c.socket)
+        close(c.area)
+        child = nil
+    }
+
+    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            done += n
+        }
+        return true
     }
 
     static func monotonicNow() -> Double {
@@ -145,14 +275,86 @@ enum HDF5Sandbox {
         case SIGFPE: "SIGFPE, an arithmetic fault"
         case SIGILL: "SIGILL"
         case SIGKILL: "SIGKILL (out of memory?)"
+        case SIGALRM: "SIGALRM, its own deadline"
         default: "signal \(s)"
         }
     }
 
-    /// Copies `text` into the child's message area (NUL-terminated).
-    static func leave(_ text: String, in message: UnsafeMutablePointer<CChar>) {
-        let bytes = Array(text.utf8.prefix(messageBytes - 1))
-        for (i, b) in bytes.enumerated() { message[i] = CChar(bitPattern: b) }
-        message[bytes.count] = 0
+    // MARK: Child side
+
+    /// The child's loop: answer requests until the parent closes the socket, a second passes without
+    /// one, or the parent is gone. Never returns.
+    private func serve(socket: Int32, area: Int32) -> Never {
+        // None of the parent's signal handlers (a Ctrl-C handler must not run here, and a crash report such
+        // as Swift's backtracer would print one for every contained crash): a fault ends the child quietly,
+        // and the parent reports it. SIGALRM (default: terminate) enforces each request's deadline should
+        // the parent be gone (a killed t2r must not leave a child looping in libhdf5).
+        for s in [SIGINT, SIGTERM, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGALRM] { signal(s, SIG_DFL) }
+        signal(SIGPIPE, SIG_IGN)
+        // Only its own descriptors: other readers' sockets, run directories' files and the like stay the
+        // parent's.
+        guard shim_keep_only(socket, area) == 0 else { _exit(3) }
+        let (socket, areaFD) = (Int32(3), Int32(4))
+        let parent = getppid()
+        var file: Result<hid_t, HDF5Error>?
+        while true {
+            var p = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, 1000)
+            if ready == 0 || getppid() != parent { _exit(0) }
+            if ready < 0 { if errno == EINTR { continue }; _exit(0) }
+            guard let header = HDF5Reader.receive(socket, 8) else { _exit(0) }
+            let length = header.withUnsafeBytes { Int(Int64(littleEndian: $0.loadUnaligned(as: Int64.self))) }
+            guard length >= 0, length < 1 << 20, let body = HDF5Reader.receive(socket, length) else { _exit(4) }
+            var status = Status.encoded, answerLength = 0
+            var w = WireWriter()
+            do {
+                let request = try body.withUnsafeBytes { b in
+                    var r = WireReader(b)
+                    return try HDF5Request.decode(&r)
+                }
+                if case let .read(_, _, bytes) = request { alarm(UInt32(min(HDF5Reader.timeout(forBytes: bytes) + 5, 1e6))) } else {
+                    alarm(UInt32(min(HDF5Reader.timeout(forBytes: 0) + 5, 1e6)))
+                }
+                if file == nil { file = Result { try HDF5Reader.open(path) }.mapError { $0 as? HDF5Error ?? .cannotOpen(file: path, detail: "\($0)") } }
+                answerLength = try handler(request, try file!.get(), HDF5AnswerArea(path: path, fd: areaFD))
+            } catch {
+                status = .error
+                let e = error as? HDF5Error ?? .readFailed(file: path, object: "", operation: "answer a request for", detail: "\(error)")
+                e.encode(&w)
+                do { try HDF5AnswerArea(path: path, fd: areaFD).store(w.bytes) } catch { _exit(5) }
+                answerLength = w.bytes.count
+            }
+            alarm(0)
+            var reply = [UInt8](repeating: 0, count: 16)
+            reply.withUnsafeMutableBytes { r in
+                r.storeBytes(of: Int64(status.rawValue).littleEndian, as: Int64.self)
+                r.storeBytes(of: Int64(answerLength).littleEndian, toByteOffset: 8, as: Int64.self)
+            }
+            guard HDF5Reader.sendAll(socket, reply) else { _exit(0) }
+        }
+    }
+
+    /// Exactly `n` bytes from `fd`, or nil at end of file or on an error.
+    private static func receive(_ fd: Int32, _ n: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: n)
+        var got = 0
+        while got < n {
+            let r = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, n - got, 0) }
+            if r < 0 && errno == EINTR { continue }
+            if r <= 0 { return nil }
+            got += r
+        }
+        return bytes
+    }
+
+    /// Opens `path` read-only with libhdf5 (in the child).
+    private static func open(_ path: String) throws -> hid_t {
+        let signature = H5Fis_hdf5(path)
+        if signature == 0 { throw HDF5Error.notHDF5(file: path) }
+        if signature < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.takeError()) }
+        var reason = [CChar](repeating: 0, count: HDF5Library.messageSize)
+        let f = shim_open_readonly(path, &reason, reason.count)
+        if f < 0 { throw HDF5Error.cannotOpen(file: path, detail: HDF5Library.message(reason)) }
+        return f
     }
 }

@@ -1,5 +1,7 @@
 // Checks a checkpoint's tensors against what its configuration implies: missing, unexpected and
-// mis-shaped tensors, every offender listed and sorted (llama.cpp's "Missing tensors: …").
+// mis-shaped tensors, every offender listed (llama.cpp's "Missing tensors: …"): missing ones, then
+// unexpected ones, then mis-shaped ones; missing and mis-shaped in model order (layer 2 before layer 10),
+// unexpected ones by name.
 import CheckpointIO
 import Models
 
@@ -21,21 +23,22 @@ public struct TensorSetProblem: Sendable, Equatable, CustomStringConvertible {
 /// Compares HF-named teacher tensors with `config`. `lm_head.weight` in a tied checkpoint is allowed
 /// (transformers ignores it).
 public func checkTeacherTensors(_ infos: [TensorInfo], config: TransformerConfig) -> [TensorSetProblem] {
-    var problems: [TensorSetProblem] = []
+    var missing: [TensorSetProblem] = [], wrongShape: [TensorSetProblem] = [], unexpected: [TensorSetProblem] = []
     let expected = TeacherTensor.all(for: config)
     let present = Dictionary(infos.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    var expectedNames = Set<String>(minimumCapacity: expected.count)
     for t in expected {
-        guard let info = present[t.huggingFaceName] else {
-            problems.append(TensorSetProblem(kind: .missing, tensor: t.huggingFaceName, detail: ""))
+        let name = t.huggingFaceName
+        expectedNames.insert(name)
+        guard let info = present[name] else {
+            missing.append(TensorSetProblem(kind: .missing, tensor: name, detail: ""))
             continue
         }
         let want = t.expectedShape(config)
         if info.shape != want {
-            problems.append(TensorSetProblem(kind: .wrongShape, tensor: t.huggingFaceName,
-                                             detail: "shape \(info.shape) but the config implies \(want)"))
+            wrongShape.append(TensorSetProblem(kind: .wrongShape, tensor: name, detail: "shape \(info.shape) but the config implies \(want)"))
         }
     }
-    let expectedNames = Set(expected.map(\.huggingFaceName))
     for info in infos where !expectedNames.contains(info.name) {
         if droppedReason(info.name, TeacherTensor.droppedOnPurpose) != nil { continue }
         if config.tieWordEmbeddings && info.name == TeacherTensor.lmHead.huggingFaceName { continue }
@@ -43,7 +46,7 @@ public func checkTeacherTensors(_ infos: [TensorInfo], config: TransformerConfig
         if let t = TeacherTensor(huggingFaceName: info.name), let l = t.layer, l >= config.numLayers {
             detail = "layer \(l) but num_hidden_layers is \(config.numLayers)"
         }
-        problems.append(TensorSetProblem(kind: .unexpected, tensor: info.name, detail: detail))
+        unexpected.append(TensorSetProblem(kind: .unexpected, tensor: info.name, detail: detail))
     }
-    return problems.sorted { ($0.kind.rawValue, $0.tensor) < ($1.kind.rawValue, $1.tensor) }
+    return missing + unexpected.sorted { $0.tensor < $1.tensor } + wrongShape
 }
