@@ -41,6 +41,17 @@ private let types = Fixtures.fixture("hdf5/raw/types.h5")
         #expect(try f.loadFloat32("group/nested").toArray() == [4.0, 5.0])
     }
 
+    /// The reader child leaves after a second without requests; the next request starts a fresh one, and
+    /// an error answered by the child (an unreadable dataset) leaves it serving.
+    @Test func readsAgainAfterTheReaderChildLeft() throws {
+        let f = try HDF5File(path: types)
+        #expect(try f.loadFloat32("f64").toArray() == [0.5, -1.25, 3.0])
+        #expect(throws: HDF5Error.self) { try f.stringListAttribute("x", of: "no/such/object") }  // the child's error
+        #expect(try f.loadFloat32("f16").toArray() == [1.0, -0.5, 65504.0, 0x1p-24])
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try f.loadFloat32("f32be").toArray() == [1.5, -2.0, 0.25, 8.0])
+    }
+
     @Test func refusesWhatIsNotAFloat() throws {
         let f = try HDF5File(path: types)
         #expect(throws: HDF5Error.unsupportedType(file: types, dataset: "int32", type: "integer (4 bytes)")) {
