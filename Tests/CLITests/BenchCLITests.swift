@@ -110,6 +110,21 @@ import Testing
         #expect(decode.map(\.0) == ["teacher", "teacher", "student", "student"] && decode.map(\.1) == [4, 8, 4, 8])
         #expect(decode[0].2 == TeacherKVCache.bytes(config: config, batch: 1, length: 4) && decode[1].2 == 2 * decode[0].2)
         #expect(decode[2].2 > 0 && decode[2].2 == decode[3].2)
+        // Chunks batched into one forward pass (the default here: both) score as one pass per chunk does.
+        let single = try T2RBinary.run(["bench", "teacher", "--teacher", tiny, "--text", text, "--chunks", "2", "--context", "32",
+                                        "--batch", "1", "--runs", "1", "--json"])
+        #expect(single.status == 0, "\(single.stderr)")
+        let one = try single.stdout.split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        #expect(results[0]["chunks_per_pass"]?.intValue == 64 && one.first?["chunks_per_pass"]?.intValue == 1)
+        #expect(abs((one.first?["perplexity"]?.doubleValue ?? 0) / ppl[0] - 1) < 1e-5)
+    }
+
+    /// OpenBLAS's idle workers spin 2^4 cycles (t2r's setting) unless OPENBLAS_THREAD_TIMEOUT says otherwise.
+    @Test func blasIdleSpinIsShortUnlessTheUserSetIt() throws {
+        let ours = try T2RBinary.run(["bench", "blas", "--quick"])
+        #expect(ours.status == 0 && ours.stderr.contains("idle workers spin 2^4 cycles"), "\(ours.stderr)")
+        let theirs = try T2RBinary.run(["bench", "blas", "--quick"], environment: ["OPENBLAS_THREAD_TIMEOUT": "6"])
+        #expect(theirs.status == 0 && theirs.stderr.contains("idle workers spin 2^6 cycles"), "\(theirs.stderr)")
     }
 
     @Test func convertStreamsWithFlatMemory() throws {

@@ -50,6 +50,7 @@ enum BLASBenchmark: Benchmark {
     }
 
     static func run(_ session: BenchSession) throws -> [BenchmarkResult] {
+        _ = try session.configureThreads()  // OpenBLAS's settings as every measurement has them
         session.log(ComputeThreads.blasDescription)
         var results: [BenchmarkResult] = []
         var best2 = 0.0

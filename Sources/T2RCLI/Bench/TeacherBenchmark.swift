@@ -1,8 +1,9 @@
 // `t2r bench teacher`: teacher prefill throughput at context 512, measured the way llama-perplexity
 // runs (tools/perplexity/perplexity.cpp): the text is cut into non-overlapping chunks of `context`
-// tokens (the first token of each chunk replaced by BOS when the tokenizer adds one); each chunk is one
-// forward pass, and the second half of its positions is scored, so its perplexity is directly comparable
-// with llama-perplexity's `-c 512` figure. Two variants: logits for the scored half only (rows ctx/2 ..<
+// tokens (the first token of each chunk replaced by BOS when the tokenizer adds one); `--batch` chunks (4,
+// llama-perplexity's default batch of 2048 tokens at context 512) go through one forward pass as separate
+// sequences, and the second half of each chunk's positions is scored, so its perplexity is directly
+// comparable with llama-perplexity's `-c 512` figure. Two variants: logits for the scored half only (rows ctx/2 ..<
 // ctx, as llama-perplexity requests them), and logits for every position (the work `t2r perplexity`
 // does). Tokens/s counts every token of every chunk, as llama.cpp's "prompt eval" rate does.
 import Foundation
@@ -16,6 +17,8 @@ enum TeacherBenchmark: Benchmark {
     static let options = [
         OptionSpec("context", value: "N", help: "Context (chunk length) of `teacher`.", default: "512"),
         OptionSpec("chunks", value: "N", help: "Chunks `teacher` evaluates (llama-perplexity --chunks).", default: "32"),
+        OptionSpec("batch", value: "N", help: "Chunks per forward pass of `teacher` (llama-perplexity's batch of 2048 tokens ÷ context).",
+                   default: "2048 / context"),
     ]
 
     static func run(_ session: BenchSession) throws -> [BenchmarkResult] {
@@ -33,27 +36,26 @@ enum TeacherBenchmark: Benchmark {
             return c
         }
         let first = ctx / 2
+        let perPass = try session.args.int("batch", default: max(1, 2048 / ctx), min: 1)
         var results: [BenchmarkResult] = []
         for allLogits in [false, true] {
-            // Warm-up: one chunk (page faults, thread pools, RoPE table).
-            _ = teacher.forward(tokens: chunk(0), batch: 1)
+            // Warm-up: one pass (page faults, thread pools, RoPE table).
+            _ = teacher.forward(tokens: (0..<min(perPass, chunks)).flatMap(chunk), batch: min(perPass, chunks))
             var nll = 0.0, scored = 0
             let m = ProcessStats.measure(runs: 1) {
-                for i in 0..<chunks {
-                    let c = chunk(i)
-                    let hidden = teacher.forward(tokens: c, batch: 1)
-                    if allLogits {
-                        // Every position's logits (the last row has no target: computed and discarded).
-                        let v = teacher.negativeLogLikelihood(hidden: hidden.rows(0..<(ctx - 1)), targets: Array(c[1...]))
-                        _ = teacher.logits(hidden.rows((ctx - 1)..<ctx))
-                        for x in v[first...] { nll += x }  // the same positions as llama-perplexity scores
-                        scored += v.count - first
-                    } else {
-                        // llama-perplexity: logits for rows first ..< ctx; rows first ..< ctx-1 are scored.
-                        let v = teacher.negativeLogLikelihood(hidden: hidden.rows(first..<(ctx - 1)), targets: Array(c[(first + 1)...]))
-                        _ = teacher.logits(hidden.rows((ctx - 1)..<ctx))
-                        nll += v.reduce(0, +)
-                        scored += v.count
+                for start in stride(from: 0, to: chunks, by: perPass) {
+                    let n = min(perPass, chunks - start)
+                    let pass = (start..<(start + n)).map(chunk)
+                    let hidden = teacher.forward(tokens: pass.flatMap { $0 }, batch: n)
+                    for (j, c) in pass.enumerated() {
+                        // Logits for rows from ..< ctx of the chunk (llama-perplexity asks for rows ctx/2 ..< ctx;
+                        // `all logits` for every row); the last row has no target: its logits are computed (in the
+                        // same matrix product, target 0) and discarded. Rows first ..< ctx-1 are scored.
+                        let from = allLogits ? 0 : first
+                        let v = teacher.negativeLogLikelihood(hidden: hidden.rows((j * ctx + from)..<((j + 1) * ctx)),
+                                                              targets: Array(c[(from + 1)...]) + [0])
+                        for x in v[(first - from)..<(v.count - 1)] { nll += x }
+                        scored += ctx - 1 - first
                     }
                 }
             }
@@ -63,7 +65,7 @@ enum TeacherBenchmark: Benchmark {
                                     bytes: 0, rateOf: "", peakRSSBytes: m.peakRSS, threads: threads)
             r.gflops = flops / m.best / 1e9
             r.tokensPerSecond = Double(chunks * ctx) / m.best
-            r.extra = [("context", .int(ctx)), ("chunks", .int(chunks)), ("logit_rows_per_chunk", .int(rows)),
+            r.extra = [("context", .int(ctx)), ("chunks", .int(chunks)), ("chunks_per_pass", .int(perPass)), ("logit_rows_per_chunk", .int(rows)),
                        ("flops", .double(flops)), ("scored_tokens", .int(scored)),
                        ("perplexity", .double(exp(nll / Double(scored)))), ("teacher", .string(session.teacherPath))]
             session.log(r.line + String(format: "  PPL %.4f over %d scored tokens", exp(nll / Double(scored)), scored))
