@@ -117,20 +117,11 @@ static inline hid_t shim_open_readonly(const char *path, char *error, size_t siz
     return file;
 }
 
-/// A shared memory file for a reader child's answers (HDF5Sandbox.swift), closed on exec.
+/// A shared memory file for the HDF5 reader's answers (HDF5Sandbox.swift), closed on exec.
 static inline int shim_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, 1u /* MFD_CLOEXEC */); }
 
-/// In a forked reader child: makes `socket` descriptor 3 and `area` descriptor 4 and closes every
-/// descriptor from 5 up (other readers' sockets, the parent's open files). 0 on success.
-static inline int shim_keep_only(int socket, int area) {
-    int s = fcntl(socket, F_DUPFD, 10), a = fcntl(area, F_DUPFD, 10);
-    if (s < 0 || a < 0 || dup2(s, 3) != 3 || dup2(a, 4) != 4) return -1;
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, 5u, ~0u, 0u) == 0) return 0;
-#endif
-    long limit = sysconf(_SC_OPEN_MAX);
-    for (long fd = 5; fd < (limit > 0 && limit < (1L << 20) ? limit : 65536); fd++) close((int)fd);
-    return 0;
-}
+/// A close-on-exec duplicate of `fd` numbered at least `lowest` (fcntl is variadic: not callable from Swift).
+static inline int shim_dup_above(int fd, int lowest) { return fcntl(fd, F_DUPFD_CLOEXEC, lowest); }
+
 
 #endif

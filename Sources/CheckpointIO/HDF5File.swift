@@ -234,7 +234,13 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         }
     }
 
-    // MARK: The reader child's side (HDF5Sandbox.swift)
+    // MARK: The reader process's side (HDF5Sandbox.swift)
+
+    /// Runs the HDF5 reader for `path` (`t2r hdf5-reader PATH`, started by `HDF5File` itself) and returns
+    /// its exit status.
+    public static func serveReader(path: String) -> Int32 {
+        HDF5Reader.serve(path: path) { request, file, area in try answer(request, file: file, path: path, area: area) }
+    }
 
     /// Answers `request` on the open `file`: the answer (encoded, or a dataset's data) goes into `area`;
     /// returns its length.

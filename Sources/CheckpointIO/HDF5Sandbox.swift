@@ -1,18 +1,18 @@
 // libhdf5 crash containment. libhdf5 (a C library) is not hardened against corrupt or hostile files: fed
 // mutated bytes, Debian's 1.10.8 frees invalid pointers and reads out of bounds within seconds of fuzzing
 // (see README, "Hostile inputs"). t2r therefore never lets libhdf5 read a file in its own process: an
-// `HDF5Reader` forks a child that opens the file and answers requests (the structure, attribute names and
-// strings, dataset data) over a socket, handing the answers back through a shared memory file: encoded
-// (HDF5Wire.swift) or as the raw data. Heap corruption need not crash at once, nor the same way twice, so
-// a child that survived a file is no proof that the parent would: the parent never runs libhdf5 on it.
+// `HDF5Reader` starts a reader process (`t2r hdf5-reader FILE`, spawned, not forked: a forked copy of a
+// multithreaded Swift process can inherit a runtime lock some other thread held and hang in it) that
+// opens the file and answers requests (the structure, attribute names and strings, dataset data) over a
+// socket, handing the answers back through a shared memory file: encoded (HDF5Wire.swift) or as the raw
+// data. Heap corruption need not crash at once, nor the same way twice, so a reader that survived a file
+// is no proof that t2r's own process would: t2r never runs libhdf5 on it.
 //
-// A child that dies by a signal becomes an `HDF5Error.libraryCrashed` naming the file, the operation and
+// A reader that dies by a signal becomes an `HDF5Error.libraryCrashed` naming the file, the operation and
 // the signal; one that runs past its deadline (libhdf5 can also loop forever on a corrupt file),
-// `libraryHung`. The next request then starts a fresh child. A child serves requests for as long as they
-// keep coming and leaves after a second without one, so it never pins memory the parent has since
-// freed (a forked child keeps its copy of every page the parent had). Forks happen with HDF5Library.lock
-// held (no other thread inside libhdf5) through `ProcessFork.fork` (no BLAS call in flight: OpenBLAS's fork
-// handler would pull its thread pool out from under it).
+// `libraryHung`. The next request then starts a fresh reader. A reader leaves when its socket closes (t2r
+// is done with the file, or gone), after ten seconds without a request, or at a request's deadline
+// (SIGALRM) should t2r be gone meanwhile.
 import CHDF5
 import Glibc
 import TensorCore
@@ -174,12 +174,14 @@ final class HDF5Reader: @unchecked Sendable {
             close(fds[0]); close(fds[1])
             throw failure("make a shared memory file")
         }
-        let pid = ProcessFork.fork()
-        if pid < 0 {
+        let executable = try HDF5Reader.executable()
+        let pid: pid_t
+        do {
+            pid = try HDF5Reader.spawn(executable, file: path, socket: fds[1], area: area)
+        } catch {
             close(fds[0]); close(fds[1]); close(area)
-            throw failure("fork")
+            throw IOFailure(path: path, operation: "start the HDF5 reader \(executable) to \(operation) \(object)", reason: "\(error)")
         }
-        if pid == 0 { serve(socket: fds[1], area: area) }
         close(fds[1])
         child = (pid, fds[0], area)
         return (pid, fds[0], area)
@@ -280,57 +282,107 @@ final class HDF5Reader: @unchecked Sendable {
         }
     }
 
-    // MARK: Child side
+    // MARK: Starting the reader
 
-    /// The child's loop: answer requests until the parent closes the socket, a second passes without
-    /// one, or the parent is gone. Never returns.
-    private func serve(socket: Int32, area: Int32) -> Never {
-        // None of the parent's signal handlers (a Ctrl-C handler must not run here, and a crash report such
-        // as Swift's backtracer would print one for every contained crash): a fault ends the child quietly,
-        // and the parent reports it. SIGALRM (default: terminate) enforces each request's deadline should
-        // the parent be gone (a killed t2r must not leave a child looping in libhdf5).
-        for s in [SIGINT, SIGTERM, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGALRM] { signal(s, SIG_DFL) }
+    /// The program that reads HDF5 files for t2r: T2R_HDF5_READER, else this process's executable when it
+    /// is `t2r`, else the `t2r` beside it (the test and fuzz binaries live beside it in .build/…).
+    static func executable() throws -> String {
+        if let v = getenv("T2R_HDF5_READER").map({ String(cString: $0) }), !v.isEmpty { return v }
+        let me = (try? FileSystem.readLink("/proc/self/exe")) ?? ""
+        if FileSystem.baseName(me) == "t2r" { return me }
+        let beside = FileSystem.join(FileSystem.directoryName(me), "t2r")
+        if access(beside, X_OK) == 0 { return beside }
+        throw IOFailure(path: beside, operation: "find the t2r executable that reads HDF5 files (t2r hdf5-reader)",
+                        reason: "there is none beside \(me); set T2R_HDF5_READER to its path")
+    }
+
+    /// Spawns `executable hdf5-reader FILE` with `socket` as descriptor 3 and `area` as 4, stdout to
+    /// /dev/null, in its own process group (a Ctrl-C meant for t2r is t2r's to handle).
+    static func spawn(_ executable: String, file: String, socket: Int32, area: Int32) throws -> pid_t {
+        // Descriptors 3 and 4 of the reader; the sources moved above them first (dup2 onto itself would
+        // keep close-on-exec).
+        let s = shim_dup_above(socket, 10), a = shim_dup_above(area, 10)
+        defer { if s >= 0 { close(s) }; if a >= 0 { close(a) } }
+        guard s >= 0, a >= 0 else { throw IOFailure(path: file, operation: "duplicate descriptors", reason: String(cString: strerror(errno))) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, s, 3)
+        posix_spawn_file_actions_adddup2(&actions, a, 4)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        // Swift's crash backtracer would print a report for every contained libhdf5 crash.
+        var environment = [String]()
+        var e = environ
+        while let entry = e.pointee {
+            let text = String(cString: entry)
+            if !text.hasPrefix("SWIFT_BACKTRACE=") { environment.append(text) }
+            e += 1
+        }
+        environment.append("SWIFT_BACKTRACE=enable=no")
+        let arguments: [String] = [executable, "hdf5-reader", file]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer { for p in argv + envp { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard rc == 0 else { throw IOFailure(path: executable, operation: "run", reason: String(cString: strerror(rc))) }
+        return pid
+    }
+
+    // MARK: The reader process
+
+    /// The reader process's loop (`t2r hdf5-reader FILE`): answers requests on descriptor 3 with answers in
+    /// the shared memory file on descriptor 4, until the socket closes, ten seconds pass without a request
+    /// or t2r is gone. Returns the exit status.
+    static func serve(path: String, handler: Handler) -> Int32 {
+        // The reader's own deadline per request (default action: terminate), should t2r be gone.
+        signal(SIGALRM, SIG_DFL)
         signal(SIGPIPE, SIG_IGN)
-        // Only its own descriptors: other readers' sockets, run directories' files and the like stay the
-        // parent's.
-        guard shim_keep_only(socket, area) == 0 else { _exit(3) }
+        signal(SIGINT, SIG_IGN)
         let (socket, areaFD) = (Int32(3), Int32(4))
         let parent = getppid()
         var file: Result<hid_t, HDF5Error>?
-        while true {
-            var p = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, 1000)
-            if ready == 0 || getppid() != parent { _exit(0) }
-            if ready < 0 { if errno == EINTR { continue }; _exit(0) }
-            guard let header = HDF5Reader.receive(socket, 8) else { _exit(0) }
-            let length = header.withUnsafeBytes { Int(Int64(littleEndian: $0.loadUnaligned(as: Int64.self))) }
-            guard length >= 0, length < 1 << 20, let body = HDF5Reader.receive(socket, length) else { _exit(4) }
-            var status = Status.encoded, answerLength = 0
-            var w = WireWriter()
-            do {
-                let request = try body.withUnsafeBytes { b in
-                    var r = WireReader(b)
-                    return try HDF5Request.decode(&r)
+        return HDF5Library.locked {
+            while true {
+                var p = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&p, 1, 10_000)
+                if ready == 0 || getppid() != parent { return 0 }
+                if ready < 0 { if errno == EINTR { continue }; return 0 }
+                guard let header = HDF5Reader.receive(socket, 8) else { return 0 }
+                let length = header.withUnsafeBytes { Int(Int64(littleEndian: $0.loadUnaligned(as: Int64.self))) }
+                guard length >= 0, length < 1 << 20, let body = HDF5Reader.receive(socket, length) else { return 4 }
+                var status = Status.encoded, answerLength = 0
+                var w = WireWriter()
+                do {
+                    let request = try body.withUnsafeBytes { b in
+                        var r = WireReader(b)
+                        return try HDF5Request.decode(&r)
+                    }
+                    var bytes = 0
+                    if case let .read(_, _, n) = request { bytes = n }
+                    alarm(UInt32(min(HDF5Reader.timeout(forBytes: bytes) + 5, 1e6)))
+                    if file == nil { file = Result { try HDF5Reader.open(path) }.mapError { $0 as? HDF5Error ?? .cannotOpen(file: path, detail: "\($0)") } }
+                    answerLength = try handler(request, try file!.get(), HDF5AnswerArea(path: path, fd: areaFD))
+                } catch {
+                    status = .error
+                    let e = error as? HDF5Error ?? .readFailed(file: path, object: "", operation: "answer a request for", detail: "\(error)")
+                    e.encode(&w)
+                    do { try HDF5AnswerArea(path: path, fd: areaFD).store(w.bytes) } catch { return 5 }
+                    answerLength = w.bytes.count
                 }
-                if case let .read(_, _, bytes) = request { alarm(UInt32(min(HDF5Reader.timeout(forBytes: bytes) + 5, 1e6))) } else {
-                    alarm(UInt32(min(HDF5Reader.timeout(forBytes: 0) + 5, 1e6)))
+                alarm(0)
+                var reply = [UInt8](repeating: 0, count: 16)
+                reply.withUnsafeMutableBytes { r in
+                    r.storeBytes(of: Int64(status.rawValue).littleEndian, as: Int64.self)
+                    r.storeBytes(of: Int64(answerLength).littleEndian, toByteOffset: 8, as: Int64.self)
                 }
-                if file == nil { file = Result { try HDF5Reader.open(path) }.mapError { $0 as? HDF5Error ?? .cannotOpen(file: path, detail: "\($0)") } }
-                answerLength = try handler(request, try file!.get(), HDF5AnswerArea(path: path, fd: areaFD))
-            } catch {
-                status = .error
-                let e = error as? HDF5Error ?? .readFailed(file: path, object: "", operation: "answer a request for", detail: "\(error)")
-                e.encode(&w)
-                do { try HDF5AnswerArea(path: path, fd: areaFD).store(w.bytes) } catch { _exit(5) }
-                answerLength = w.bytes.count
+                guard HDF5Reader.sendAll(socket, reply) else { return 0 }
             }
-            alarm(0)
-            var reply = [UInt8](repeating: 0, count: 16)
-            reply.withUnsafeMutableBytes { r in
-                r.storeBytes(of: Int64(status.rawValue).littleEndian, as: Int64.self)
-                r.storeBytes(of: Int64(answerLength).littleEndian, toByteOffset: 8, as: Int64.self)
-            }
-            guard HDF5Reader.sendAll(socket, reply) else { _exit(0) }
         }
     }
 

@@ -1,6 +1,7 @@
 // t2r: Transformer → Gated Slot Attention conversion and distillation on the CPU.
 // Dispatches subcommands and maps errors to exit codes: 0 ok, 64 usage error, 65 bad input data,
 // 1 any other failure. The only module that prints or exits.
+import CheckpointIO
 import Foundation
 import TensorCore
 
@@ -43,6 +44,8 @@ struct T2R {
 
     static func runMain() -> Int32 {
         var args = Array(CommandLine.arguments.dropFirst())
+        // The HDF5 reader process t2r starts for itself (CheckpointIO/HDF5Sandbox.swift); not a user command.
+        if args.count == 2 && args[0] == "hdf5-reader" { return HDF5File.serveReader(path: args[1]) }
         guard let first = args.first else {
             console.err(topLevelHelp())
             return 64

@@ -333,6 +333,14 @@ public enum FileSystem {
         return out
     }
 
+    /// The target of symbolic link `path` (e.g. /proc/self/exe).
+    public static func readLink(_ path: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        let n = readlink(path, &buffer, 4096)
+        guard n >= 0 else { throw IOFailure(path: path, operation: "read the link", reason: String(cString: strerror(errno))) }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The last path component.
     public static func baseName(_ path: String) -> String {
         var p = path
