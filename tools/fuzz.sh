@@ -39,6 +39,8 @@ export SWIFT_BACKTRACE=enable=no
 # t2r, uninstrumented, so the hdf5 targets fuzz t2r's side of the exchange and the containment of libhdf5's
 # crashes; coverage inside the reader process is not seen by libFuzzer.
 export T2R_HDF5_READER=${T2R_HDF5_READER:-$ROOT/.build/release/t2r}
+# A file that makes libhdf5 loop must end as t2r's typed "did not finish" error within libFuzzer's timeout.
+export T2R_HDF5_TIMEOUT=${T2R_HDF5_TIMEOUT:-4}
 # No allocation stack traces (3x faster on allocation-heavy Swift code); `repro` shows full reports.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=0}
 TARGETS="safetensors sharded-index gguf hdf5 hdf5-raw config tokenizer-json sentencepiece recipe"

@@ -99,8 +99,12 @@ def write(run, out):
                  f"(1-minute load {load:.2f} on {info.get('cores', '?')} cores before it started). Other processes take "
                  "cores from every measurement, unevenly; run `tools/bench/run_benchmarks.sh` on a quiet machine for the "
                  "figures to quote.\n")
+    core = info.get("openblas_coretype")
+    if core:
+        L.append(f"OpenBLAS ran the kernels `OPENBLAS_CORETYPE={core}` selects (set in this run's environment); without it "
+                 "OpenBLAS picks the kernel family it detects for this CPU (the README's \"Speed\" section compares the two).\n")
     L.append("Produced by one command (from the repository root):\n")
-    L.append("```\ntools/bench/run_benchmarks.sh\n```\n")
+    L.append("```\n" + (f"OPENBLAS_CORETYPE={core} " if core else "") + "tools/bench/run_benchmarks.sh\n```\n")
     L.append("which runs, in order: " + "; ".join(f"`{c}`" for c in info.get("commands", [])) + ".\n")
 
     # ---------------------------------------------------------------------------------------------- targets

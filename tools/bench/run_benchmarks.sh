@@ -11,7 +11,8 @@
 #                                            # for the 7B-shaped convert (BENCH_ARGS="--convert-layers 8" needs ~8)
 #   QUICK=1 tools/bench/run_benchmarks.sh    # short settings for trying the pipeline (figures not meaningful)
 #
-# Environment: QUICK=1, THREADS (2), CHUNKS (32), OUT (run directory), BENCH_ARGS (extra `t2r bench` options,
+# Environment: QUICK=1, THREADS (2), CHUNKS (32), OUT (run directory), BENCHMARKS_MD (the file written, default
+# BENCHMARKS.md), OPENBLAS_CORETYPE (recorded and named in the file), BENCH_ARGS (extra `t2r bench` options,
 # e.g. "--convert-layers 8" when the disk has less than ~32 GB free), T2R_PEERS_DIR (where peers live).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -53,10 +54,12 @@ info = {
     "date": time.strftime("%Y-%m-%d %H:%M %Z"), "cpu": cpu, "cores": os.cpu_count(),
     "memory": f"{int(mem) / 2**20:.0f} GiB", "os": platform.platform(), "blas": blas,
     "load_before": lb, "load_after": la, "seconds": int(secs), "quick": os.environ.get("QUICK") == "1",
+    "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
     "commands": [f"t2r bench all --json --threads {os.environ['THREADS']} --steps {os.environ['STEPS']} {bench_args}".strip(),
                  f"tools/peers/run_peers.sh run (THREADS={os.environ['THREADS']} CHUNKS={os.environ['CHUNKS']} STEPS={os.environ['STEPS']})"],
 }
 json.dump(info, open(path, "w"), indent=2)
 EOF
-python3 tools/bench/make_benchmarks_md.py "$OUT" --out BENCHMARKS.md
-echo "BENCHMARKS.md written from $OUT in $((seconds / 60)) min" >&2
+MD=${BENCHMARKS_MD:-BENCHMARKS.md}
+python3 tools/bench/make_benchmarks_md.py "$OUT" --out "$MD"
+echo "$MD written from $OUT in $((seconds / 60)) min" >&2
