@@ -103,8 +103,14 @@ def write(run, out):
     if core:
         L.append(f"OpenBLAS ran the kernels `OPENBLAS_CORETYPE={core}` selects (set in this run's environment); without it "
                  "OpenBLAS picks the kernel family it detects for this CPU (the README's \"Speed\" section compares the two).\n")
+    elif "openblas_coretype" in info:
+        L.append("OpenBLAS ran the kernel family it detected for this CPU (`OPENBLAS_CORETYPE` unset; the README's \"Speed\" "
+                 "section compares it with the environment's `OPENBLAS_CORETYPE=Haswell`).\n")
     L.append("Produced by one command (from the repository root):\n")
-    L.append("```\n" + (f"OPENBLAS_CORETYPE={core} " if core else "") + "tools/bench/run_benchmarks.sh\n```\n")
+    name = os.path.basename(out)
+    prefix = (f"OPENBLAS_CORETYPE={core} " if core else ("env -u OPENBLAS_CORETYPE " if "openblas_coretype" in info else ""))
+    prefix += "" if name == "BENCHMARKS.md" else f"BENCHMARKS_MD={name} "
+    L.append("```\n" + prefix + "tools/bench/run_benchmarks.sh\n```\n")
     L.append("which runs, in order: " + "; ".join(f"`{c}`" for c in info.get("commands", [])) + ".\n")
 
     # ---------------------------------------------------------------------------------------------- targets
@@ -273,7 +279,8 @@ Measurements:
 - `blas`: OpenBLAS sgemm at SmolLM2 shapes (2048-token projections, backward layouts, a 1024 square), 1 and 2
   threads; the best 2-thread rate is the reference every fraction divides by.
 - `teacher`: SmolLM2-135M-Instruct (the Q4_1 GGUF dequantised to F32) over non-overlapping 512-token chunks of
-  data/austen/persuasion.txt, one forward per chunk, as llama-perplexity runs; tokens/s counts every token.
+  data/austen/persuasion.txt, four chunks per forward pass as separate sequences (llama-perplexity's default batch
+  of 2048 tokens); tokens/s counts every token.
 - `student`: the teacher converted to GSA (64 slots, τ 8, swish; the recipes' options) and the teacher, one
   sequence of 2048 tokens each, LM head on the last position.
 - `stage1`, `stage2`: one optimizer step (teacher forward, student forward, loss, backward, clipping, AdamW) with
