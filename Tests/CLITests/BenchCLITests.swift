@@ -129,10 +129,12 @@ import Testing
 
     @Test func convertStreamsWithFlatMemory() throws {
         // A one-layer Mistral-7B-shaped checkpoint (0.96 GB): converted from a cold page cache by a child
-        // `t2r convert`, whose peak RSS stays far below its largest tensor (the 262 MB embedding).
+        // `t2r convert`, whose peak RSS stays far below its largest tensor (the 262 MB embedding); the student
+        // goes to another directory (--convert-out).
         let dir = Fixtures.temporaryDirectory()
         defer { removeTree(dir) }
-        let r = try T2RBinary.run(["bench", "convert", "--convert-layers", "1", "--dir", dir, "--json"])
+        let out = FileSystem.join(dir, "elsewhere")
+        let r = try T2RBinary.run(["bench", "convert", "--convert-layers", "1", "--dir", dir, "--convert-out", out, "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let v = try JSONParser.parse(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(v["largest_tensor_bytes"]?.intValue == 32000 * 4096 * 2)
@@ -143,7 +145,8 @@ import Testing
         let input = Double(v["input_bytes"]?.intValue ?? 0), output = Double(v["output_bytes"]?.intValue ?? 0)
         #expect(input > 9e8 && abs(output / input - 1) < 0.02)
         #expect((v["disk_read_gigabytes_per_second"]?.doubleValue ?? 0) > 0 && (v["fraction_of_disk_read"]?.doubleValue ?? 0) > 0)
-        #expect(try FileSystem.listDirectory(dir).isEmpty)
+        #expect(v["output_directory"]?.stringValue == out && v["output_on_the_input_disk"]?.boolValue == false)
+        #expect(try FileSystem.listDirectory(dir) == ["elsewhere"] && FileSystem.listDirectory(out).isEmpty)
     }
 
     @Test func severalNamesAndUnknownNames() throws {
