@@ -78,6 +78,18 @@ private func gguf(_ name: String) -> String { Fixtures.fixture("gguf/\(name)") }
         #expect(!FileSystem.exists(FileSystem.join(parent, "y")))
     }
 
+    /// `t2r bench` says when OPENBLAS_CORETYPE holds OpenBLAS to AVX2 kernels on an AVX-512 CPU.
+    @Test func benchNotesAnOldCoreTypeOnAnAVX512CPU() throws {
+        let avx512 = (try readTextFile("/proc/cpuinfo")).split(separator: "\n").first { $0.hasPrefix("flags") }?
+            .split(separator: " ").contains("avx512f") ?? false
+        let args = ["bench", "dequant", "--gguf", gguf("tiny_llama.gguf"), "--runs", "1"]
+        let old = try T2RBinary.run(args, environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        #expect(old.status == 0 && old.stderr.contains("OPENBLAS_CORETYPE=Haswell holds OpenBLAS to its Haswell kernels") == avx512,
+                "\(old.stderr)")
+        let native = try T2RBinary.run(args, environment: ["OPENBLAS_CORETYPE": "SkylakeX"])
+        #expect(native.status == 0 && !native.stderr.contains("holds OpenBLAS"), "\(native.stderr)")
+    }
+
     @Test func benchCommand() throws {
         let r = try T2RBinary.run(["bench", "dequant", "--gguf", gguf("tiny_llama.gguf"), "--runs", "1", "--json"])
         #expect(r.status == 0, "\(r.stderr)")

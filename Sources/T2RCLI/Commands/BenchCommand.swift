@@ -178,6 +178,7 @@ enum BenchCommand: Command {
         let threadsBefore = ComputeThreads.count
         defer { ComputeThreads.configure(threads: threadsBefore) }
         let session = BenchSession(args: args) { console.err($0) }
+        if let note = ComputeThreads.coreTypeNote { console.err("note: " + note) }
         for b in chosen {
             session.current = b.name
             let load = ProcessStats.loadAverage
