@@ -3,7 +3,7 @@
 // Names are dataset paths relative to the root ("layers/x/vars/0", "model.norm.weight"); mapping them
 // to model tensors is Conversion's job. The serial libhdf5 is not thread-safe, so every call into it
 // runs under one process-wide lock, with automatic error printing switched off, and every call that reads
-// a file runs in a forked child (HDF5Sandbox.swift); failures become
+// a file runs in a reader process (HDF5Sandbox.swift); failures become
 // `HDF5Error`s that name the file and the object, with libhdf5's own reason.
 import CHDF5
 import Foundation
@@ -55,9 +55,9 @@ public struct HDF5Dataset: Sendable, Equatable {
 }
 
 /// The process-wide lock every libhdf5 call runs under (the serial library keeps global state).
-/// libhdf5 (Debian's serial build) is not thread-safe, and a forked reader child must not inherit its
-/// global state half-updated: every use of libhdf5 in the process, t2r's or a caller's, goes through
-/// `locked`.
+/// libhdf5 (Debian's serial build) is not thread-safe: every use of libhdf5 in the process, t2r's (the
+/// HDF5 reader process's loop, test fixture writers) or a caller's, goes through `locked`, which also
+/// serialises the requests to reader processes.
 public enum HDF5Library {
     static let lock = NSLock()
 
@@ -120,12 +120,12 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
     /// The root group's string attributes.
     public let metadata: [String: String]
     private let index: [String: Int]
-    /// The child process that runs libhdf5 on the file (HDF5Sandbox.swift).
+    /// The process that runs libhdf5 on the file (HDF5Sandbox.swift).
     private let reader: HDF5Reader
 
     /// Opens `path` read-only and describes its datasets. Throws `HDF5Error` for files libhdf5 cannot
     /// read or whose datasets are inconsistent, `IOFailure` when the path does not exist. libhdf5 reads the
-    /// file only in a child process (HDF5Sandbox.swift); this object holds no libhdf5 handle.
+    /// file only in a reader process (HDF5Sandbox.swift); this object holds no libhdf5 handle.
     public init(path: String) throws {
         guard FileSystem.exists(path) else { throw IOFailure(path: path, operation: "open", reason: "no such file") }
         guard !FileSystem.isDirectory(path) else { throw IOFailure(path: path, operation: "read", reason: "it is a directory") }
@@ -177,7 +177,7 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         try checkStorage(ds)
         let n = ds.elementCount
         let bf16 = ds.element == .bfloat16Opaque
-        // The tensor, plus the shared memory the reading child fills.
+        // The tensor, plus the shared memory the reader process fills.
         try MemoryBudget.check(MemoryBudget.floatBytes(n) * (bf16 ? 3 : 4) / 2,
                                for: "reading dataset `\(name)` of \(path) (shape \(Shape.describe(ds.shape)) as float32)")
         let t = Tensor(uninitialized: ds.shape)
@@ -185,7 +185,7 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         let bytes = n * (bf16 ? 2 : 4)
         let reader = reader, path = path
         try HDF5Library.locked {
-            // libhdf5 decodes the data (chunk indexes, filters) in the reader child; see HDF5Sandbox.swift.
+            // libhdf5 decodes the data (chunk indexes, filters) in the reader process; see HDF5Sandbox.swift.
             try reader.ask(.read(dataset: name, bfloat16: bf16, bytes: bytes), object: name, operation: "read dataset",
                            deadlineBytes: bytes) { area, length in
                 guard length == bytes else {

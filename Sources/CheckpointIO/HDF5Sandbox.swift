@@ -17,7 +17,7 @@ import CHDF5
 import Glibc
 import TensorCore
 
-/// What a reader child is asked to do.
+/// What the reader process is asked to do.
 enum HDF5Request {
     /// Describe every dataset and root string attribute (`HDF5File.walk`).
     case structure
@@ -48,7 +48,7 @@ enum HDF5Request {
     }
 }
 
-/// Where a reader child puts its answer: the shared memory file, resized to fit.
+/// Where the reader process puts its answer: the shared memory file, resized to fit.
 struct HDF5AnswerArea {
     /// The HDF5 file (for errors).
     let path: String
@@ -74,10 +74,10 @@ struct HDF5AnswerArea {
     }
 }
 
-/// A forked child that reads one HDF5 file with libhdf5 for this process. Every method runs with
+/// A reader process that reads one HDF5 file with libhdf5 for this process. Every method runs with
 /// HDF5Library.lock held.
 final class HDF5Reader: @unchecked Sendable {
-    /// Answers a request in the child: writes an encoded answer (or the raw data of `.read`) into the
+    /// Answers a request in the reader process: writes an encoded answer (or the raw data of `.read`) into the
     /// area and returns its length; a thrown `HDF5Error` goes back to the parent typed.
     typealias Handler = (_ request: HDF5Request, _ file: hid_t, _ area: HDF5AnswerArea) throws -> Int
 
@@ -96,14 +96,14 @@ final class HDF5Reader: @unchecked Sendable {
     private enum Status: Int { case encoded = 0, error = 1 }
 
     /// Sends `request` and returns the length of the answer in the shared area, whose descriptor `use`
-    /// receives; an `HDF5Error` the child met is rethrown.
+    /// receives; an `HDF5Error` the reader met is rethrown.
     func ask<R>(_ request: HDF5Request, object: String, operation: String, deadlineBytes: Int = 0,
                 _ use: (_ area: HDF5AnswerArea, _ length: Int) throws -> R) throws -> R {
         var w = WireWriter()
         request.encode(&w)
         let seconds = HDF5Reader.timeout(forBytes: deadlineBytes)
-        // A child that left for idleness just as this request went out exits 0 without an answer: once,
-        // a fresh child gets the request again.
+        // A reader that left for idleness just as this request went out exits 0 without an answer: once,
+        // a fresh reader gets the request again.
         for attempt in 0..<2 {
             let c = try start(object: object, operation: operation)
             let sent = HDF5Reader.sendAll(c.socket, withUnsafeBytes(of: Int64(w.bytes.count).littleEndian, Array.init) + w.bytes)
@@ -155,7 +155,7 @@ final class HDF5Reader: @unchecked Sendable {
 
     // MARK: Parent side
 
-    /// The running child, forked if there is none (or the last one has left).
+    /// The running reader, started if there is none (or the last one has left).
     private func start(object: String, operation: String) throws -> (pid: pid_t, socket: Int32, area: Int32) {
         if let c = child {
             var status: Int32 = 0
@@ -187,7 +187,7 @@ final class HDF5Reader: @unchecked Sendable {
         return (pid, fds[0], area)
     }
 
-    /// Waits for the reply to a request: (status, length), or nil when the child left without one and
+    /// Waits for the reply to a request: (status, length), or nil when the reader left without one and
     /// `retry` allows another try.
     private func waitForReply(_ c: (pid: pid_t, socket: Int32, area: Int32), sent: Bool, seconds: Double, object: String,
                        operation: String, retry: Bool) throws -> (Int, Int)? {
@@ -236,7 +236,7 @@ final class HDF5Reader: @unchecked Sendable {
         }
     }
 
-    /// Kills the child (if any) and reaps it.
+    /// Kills the reader (if any) and reaps it.
     func stop() {
         guard let c = child else { return }
         kill(c.pid, SIGKILL)
@@ -399,7 +399,7 @@ final class HDF5Reader: @unchecked Sendable {
         return bytes
     }
 
-    /// Opens `path` read-only with libhdf5 (in the child).
+    /// Opens `path` read-only with libhdf5 (in the reader process).
     private static func open(_ path: String) throws -> hid_t {
         let signature = H5Fis_hdf5(path)
         if signature == 0 { throw HDF5Error.notHDF5(file: path) }

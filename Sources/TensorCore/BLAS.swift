@@ -14,10 +14,8 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        ProcessFork.withBLAS {
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-        }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// Raw row-major sgemv: y[m] = alpha · op(a) · x + beta · y, with a stored [rows, cols].
@@ -25,10 +23,8 @@ public enum BLAS {
     public static func sgemv(trans: Bool, rows: Int, cols: Int, alpha: Float = 1, a: UnsafePointer<Float>,
                              lda: Int, x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
         if rows == 0 || cols == 0 { return }
-        ProcessFork.withBLAS {
-            cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols), alpha, a,
-                        Int32(lda), x, 1, beta, y, 1)
-        }
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols), alpha, a,
+                    Int32(lda), x, 1, beta, y, 1)
     }
 }
 

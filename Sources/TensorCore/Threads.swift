@@ -13,10 +13,8 @@ public enum ComputeThreads {
     public static func configure(threads: Int) {
         let n = max(1, threads)
         workers.store(n, ordering: .relaxed)
-        ProcessFork.withBLAS {
-            _ = shortenBLASIdleSpin()
-            openblas_set_num_threads(Int32(n))
-        }
+        shortenBLASIdleSpin()
+        openblas_set_num_threads(Int32(n))
     }
 
     /// After each call OpenBLAS's worker threads keep spinning (sched_yield) for about 2^28 cycles before
@@ -50,8 +48,8 @@ public enum ComputeThreads {
     /// workers spin-wait while ours compute; measured 5× slower for the GSA forward on 2 cores).
     public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
         let n = openblas_get_num_threads()
-        if n > 1 { ProcessFork.withBLAS { openblas_set_num_threads(1) } }
-        defer { if n > 1 { ProcessFork.withBLAS { openblas_set_num_threads(n) } } }
+        if n > 1 { openblas_set_num_threads(1) }
+        defer { if n > 1 { openblas_set_num_threads(n) } }
         return try body()
     }
 
