@@ -155,12 +155,16 @@ public final class GGUFFile: TensorStore, @unchecked Sendable {
                 }
                 throw GGUFError.unknownTensorType(file: path, tensor: name, type: typeID)
             }
-            var elements = 1
+            // The product of the non-zero dimensions must fit too: a tensor with one zero dimension is empty,
+            // but its row count (ne1·ne2·…) and shape are still computed.
+            var elements = 1, nonZero = 1
             for d in dims {
-                let (p, o) = elements.multipliedReportingOverflow(by: d)
+                let (p, o) = nonZero.multipliedReportingOverflow(by: max(d, 1))
                 guard !o else { throw bad("the element count of shape ne = \(dims) overflows") }
-                elements = p
+                nonZero = p
+                elements *= d == 0 ? 0 : 1
             }
+            elements *= nonZero
             let ne0 = dims.first ?? 1
             guard ne0 % type.blockSize == 0 else {
                 throw bad("ne[0] = \(ne0) is not a multiple of the \(type.name) block size \(type.blockSize)")
