@@ -40,6 +40,14 @@ import Testing
         #expect(r.stdout.contains("problems      none"))
     }
 
+    /// libhdf5 runs in a reader process (`t2r hdf5-reader`); one that cannot be started is a clear error.
+    @Test func aMissingReaderProgramIsAClearError() throws {
+        let path = Fixtures.fixture("hdf5/flat/standalone/root-bf16.h5")
+        let r = try T2RBinary.run(["inspect", path], environment: ["T2R_HDF5_READER": "/nonexistent/t2r"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("start the HDF5 reader /nonexistent/t2r") && r.stderr.contains("No such file or directory"), "\(r.stderr)")
+    }
+
     @Test func malformedHDF5ExitsWith65() throws {
         let flat = Fixtures.fixture("hdf5/flat/malformed")
         let keras = Fixtures.fixture("hdf5/keras/malformed")
