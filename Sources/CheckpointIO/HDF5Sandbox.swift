@@ -191,7 +191,7 @@ final class HDF5Reader: @unchecked Sendable {
     /// `retry` allows another try.
     private func waitForReply(_ c: (pid: pid_t, socket: Int32, area: Int32), sent: Bool, seconds: Double, object: String,
                        operation: String, retry: Bool) throws -> (Int, Int)? {
-        let deadline = HDF5Reader.monotonicNow() + seconds
+        let deadline = monotonicNow() + seconds
         var reply = [UInt8](repeating: 0, count: 16)
         var got = 0
         var pause: Int32 = 1
@@ -229,7 +229,7 @@ final class HDF5Reader: @unchecked Sendable {
                 throw HDF5Error.readFailed(file: path, object: object, operation: operation,
                                            detail: "the libhdf5 reader process exited (status \(code)) without answering")
             }
-            if HDF5Reader.monotonicNow() > deadline {
+            if monotonicNow() > deadline {
                 stop()
                 throw HDF5Error.libraryHung(file: path, object: object, operation: operation, seconds: seconds)
             }
@@ -261,12 +261,6 @@ final class HDF5Reader: @unchecked Sendable {
             done += n
         }
         return true
-    }
-
-    static func monotonicNow() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
     static func signalName(_ s: Int32) -> String {

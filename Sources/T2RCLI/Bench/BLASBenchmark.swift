@@ -69,4 +69,3 @@ enum BLASBenchmark: Benchmark {
     }
 }
 
-func monotonicNow() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
