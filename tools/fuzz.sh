@@ -9,8 +9,9 @@
 #   tools/fuzz.sh repro TARGET FILE…         run inputs once (a crash reproducer, a regression fixture)
 #
 # Targets (drivers in Tests/FuzzRegressionTests/FuzzDrivers.swift, shared with the regression tests; entry
-# point tools/fuzz/FuzzMain.swift): safetensors, sharded-index, gguf, hdf5 (structure descriptions: t2r's
-# HDF5 metadata path), hdf5-raw (raw bytes: libhdf5's own parser, run by t2r in a child process), config,
+# point tools/fuzz/FuzzMain.swift): safetensors, sharded-index, gguf, hdf5 (t2r's HDF5 metadata path: transcripts of
+# libhdf5 reader answers replayed in-process, CheckpointIO/HDF5Transcript.swift), hdf5-raw (raw bytes: libhdf5's
+# own parser, in the reader process t2r starts per file), config,
 # tokenizer-json, sentencepiece, recipe. Each starts from a seed corpus copied from the committed fixtures
 # (Tests/Fixtures/…), the shipped recipes and ../shared when present; the corpus grows in
 # .build-fuzz/corpus/TARGET. Crashes, hangs and over-allocations are written to .build-fuzz/findings/TARGET/
@@ -33,6 +34,7 @@ RSS_MB=${RSS_MB:-2048}
 MALLOC_MB=${MALLOC_MB:-256}
 TIMEOUT_S=${TIMEOUT_S:-10}
 MAX_LEN=${MAX_LEN:-16384}
+HDF5_MAX_LEN=${HDF5_MAX_LEN:-65536}
 # Swift's own crash backtracer fights ASan's reports; ASan prints the stack.
 export SWIFT_BACKTRACE=enable=no
 # libhdf5 runs in a reader process t2r spawns (`t2r hdf5-reader`, CheckpointIO/HDF5Sandbox.swift): the release
@@ -58,7 +60,7 @@ seeds() {  # target name -> seed files (fixtures of that format, at most MAX_LEN
                         $f/hdf5/*-twin/model.safetensors ;;
         sharded-index) ls $f/safetensors/sharded/*/model.safetensors.index.json; ls $s/tiny-mistral/model.safetensors.index.json 2>/dev/null || true ;;
         gguf) ls $f/gguf/*.gguf $f/gguf/*/*.gguf $f/tokenization/*/vocab.gguf ;;
-        hdf5) ;;  # structure descriptions only (Tests/FuzzRegressionTests/HDF5Description.swift): the seeds below
+        hdf5) ;;  # transcripts recorded when a run starts (FuzzDrivers.hdf5Seeds, see run)
         hdf5-raw) find $f/hdf5 -name '*.h5' ;;
         config) find $f -name 'config.json'; ls $s/tiny-mistral/config.json $s/tiny-mistral/tokenizer_config.json \
                     $s/tiny-mistral-keras/config.json $s/tiny-mistral-keras/preprocessor.json 2>/dev/null || true ;;
@@ -105,13 +107,20 @@ run() {
     local corpus=$B/corpus/$t findings=$B/findings/$t
     mkdir -p "$corpus" "$findings"
     seeds "$t" | while read -r s; do cp "$s" "$corpus/seed-$(echo "$s" | tr '/' '_')"; done
+    local max_len=$MAX_LEN
+    if [ "$t" = hdf5 ]; then
+        # Transcripts of real reader processes on every HDF5 fixture, structure description and hdf5-raw finding
+        # (the KerasHub fixtures' transcripts, data included, are up to ~40 KB).
+        T2R_FUZZ_TARGET=hdf5 T2R_FUZZ_WRITE_SEEDS=$corpus nice -n 19 "$BIN/fuzz-t2r" >&2
+        max_len=$HDF5_MAX_LEN
+    fi
     local dict=()
     if [ -f "tools/fuzz/$t.dict" ]; then dict=(-dict="$ROOT/tools/fuzz/$t.dict"); fi
-    echo "fuzzing $t ($budget, rss ≤ ${RSS_MB} MB, one allocation ≤ ${MALLOC_MB} MB, ${TIMEOUT_S} s per input, inputs ≤ ${MAX_LEN} bytes)" >&2
+    echo "fuzzing $t ($budget, rss ≤ ${RSS_MB} MB, one allocation ≤ ${MALLOC_MB} MB, ${TIMEOUT_S} s per input, inputs ≤ ${max_len} bytes)" >&2
     # hdf5-raw: a file that crashes libhdf5 kills only the reader process; t2r reports "libhdf5 crashed … (t2r ran
     # libhdf5 in a separate process…)" (exit 65 from `t2r inspect FILE`).
     (cd "$findings" && T2R_FUZZ_TARGET=$t exec nice -n 19 "$BIN/fuzz-t2r" "$corpus" "$budget" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB" \
-        -timeout="$TIMEOUT_S" -max_len="$MAX_LEN" -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" "$@")
+        -timeout="$TIMEOUT_S" -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" "$@")
 }
 
 case ${1:-} in

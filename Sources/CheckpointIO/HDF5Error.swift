@@ -51,7 +51,7 @@ public enum HDF5Error: T2RError, Equatable {
             "\(f): libhdf5 crashed (\(sig)) trying to \(op) `\(o)`: the file is corrupt or not a valid HDF5 file "
                 + "(t2r ran libhdf5 in a separate process, so only that process died)"
         case let .libraryHung(f, o, op, t):
-            "\(f): libhdf5 did not finish trying to \(op) `\(o)` within \(Int(t)) s and was stopped: the file is corrupt "
+            "\(f): libhdf5 did not finish trying to \(op) `\(o)` within \(HDF5Error.describeSeconds(t)) s and was stopped: the file is corrupt "
                 + "(a loop in its structure) or the disk is extremely slow (T2R_HDF5_TIMEOUT sets the limit in seconds)"
         case let .externalData(f, d, sources):
             "\(f): dataset `\(d)` keeps its data in other files (\(sources.joined(separator: ", "))); t2r reads tensors only "
@@ -59,5 +59,10 @@ public enum HDF5Error: T2RError, Equatable {
         case let .readFailed(f, o, op, d):
             "\(f): cannot \(op) `\(o)`: \(d.isEmpty ? "libhdf5 gave no reason" : d)"
         }
+    }
+
+    /// Whole seconds where they fit an Int, else the Double as it is (a deadline of any value must print).
+    static func describeSeconds(_ t: Double) -> String {
+        t.isFinite && abs(t) < 1e15 ? "\(Int(t.rounded()))" : "\(t)"
     }
 }

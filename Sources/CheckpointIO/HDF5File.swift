@@ -119,6 +119,8 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
     public let datasets: [HDF5Dataset]
     /// The root group's string attributes.
     public let metadata: [String: String]
+    /// The file's size in bytes when it was opened (no dataset can store more).
+    private let fileBytes: Int
     private let index: [String: Int]
     /// The process that runs libhdf5 on the file (HDF5Sandbox.swift).
     private let reader: HDF5Reader
@@ -130,6 +132,7 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         guard FileSystem.exists(path) else { throw IOFailure(path: path, operation: "open", reason: "no such file") }
         guard !FileSystem.isDirectory(path) else { throw IOFailure(path: path, operation: "read", reason: "it is a directory") }
         self.path = path
+        fileBytes = FileSystem.fileSize(path) ?? 0
         let reader = HDF5Reader(path: path, handler: { request, file, area in try HDF5File.answer(request, file: file, path: path, area: area) })
         self.reader = reader
         let opened: ([HDF5Dataset], [String: String]) = try HDF5Library.locked {
@@ -180,11 +183,10 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         // The tensor, plus the shared memory the reader process fills.
         try MemoryBudget.check(MemoryBudget.floatBytes(n) * (bf16 ? 3 : 4) / 2,
                                for: "reading dataset `\(name)` of \(path) (shape \(Shape.describe(ds.shape)) as float32)")
-        let t = Tensor(uninitialized: ds.shape)
-        if n == 0 { return t }
+        if n == 0 { return Tensor(uninitialized: ds.shape) }
         let bytes = n * (bf16 ? 2 : 4)
         let reader = reader, path = path
-        try HDF5Library.locked {
+        return try HDF5Library.locked {
             // libhdf5 decodes the data (chunk indexes, filters) in the reader process; see HDF5Sandbox.swift.
             try reader.ask(.read(dataset: name, bfloat16: bf16, bytes: bytes), object: name, operation: "read dataset",
                            deadlineBytes: bytes) { area, length in
@@ -192,6 +194,7 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
                     throw HDF5Error.readFailed(file: path, object: name, operation: "read dataset",
                                                detail: "the libhdf5 reader process handed back \(length) bytes, not \(bytes)")
                 }
+                let t = Tensor(uninitialized: ds.shape)
                 try area.withMemory(bytes: bytes) { data in
                     if bf16 {
                         Convert.toFloat32(UnsafeRawPointer(data), encoding: .bfloat16, t.pointer, count: n)
@@ -199,9 +202,9 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
                         UnsafeMutableRawPointer(t.pointer).copyMemory(from: data, byteCount: bytes)
                     }
                 }
+                return t
             }
         }
-        return t
     }
 
     // MARK: Attributes
@@ -311,6 +314,10 @@ public final class HDF5File: TensorStore, @unchecked Sendable {
         if overflow { throw HDF5Error.invalidDataset(file: path, dataset: ds.path, detail: "its size in bytes overflows") }
         if ds.storedBytes == 0 {
             throw HDF5Error.invalidDataset(file: path, dataset: ds.path, detail: "no data is stored for its \(n) elements")
+        }
+        if ds.storedBytes > fileBytes {
+            throw HDF5Error.invalidDataset(file: path, dataset: ds.path,
+                                           detail: "it claims \(ds.storedBytes) stored bytes, more than the whole file (\(fileBytes) bytes)")
         }
         if !ds.filtered && ds.storedBytes < logical {
             throw HDF5Error.invalidDataset(

@@ -84,16 +84,36 @@ final class HDF5Reader: @unchecked Sendable {
     let path: String
     private let handler: Handler
     private var child: (pid: pid_t, socket: Int32, area: Int32)?
+    /// Answers come from this transcript instead of a reader process (HDF5Transcript.swift).
+    private let replay: HDF5Transcript?
+    /// Every answer is also appended to this transcript.
+    private let recorder: HDF5Transcript?
+    /// The shared memory file replayed answers are put in (created on first use).
+    private var replayArea: Int32 = -1
 
     init(path: String, handler: @escaping Handler) {
         self.path = path
         self.handler = handler
+        replay = HDF5Transcript.replaying
+        recorder = replay == nil ? HDF5Transcript.recording : nil
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        if replayArea >= 0 { close(replayArea) }
+    }
 
     /// How an answer came back.
     private enum Status: Int { case encoded = 0, error = 1 }
+
+    /// What became of a request.
+    private enum Outcome {
+        /// An answer of `length` bytes in the shared memory file `area`.
+        case answered(status: Int, length: Int, area: Int32)
+        case crashed(signal: Int32)
+        case hung(seconds: Double)
+        case exited(status: Int32)
+    }
 
     /// Sends `request` and returns the length of the answer in the shared area, whose descriptor `use`
     /// receives; an `HDF5Error` the reader met is rethrown.
@@ -101,23 +121,66 @@ final class HDF5Reader: @unchecked Sendable {
                 _ use: (_ area: HDF5AnswerArea, _ length: Int) throws -> R) throws -> R {
         var w = WireWriter()
         request.encode(&w)
-        let seconds = HDF5Reader.timeout(forBytes: deadlineBytes)
+        let outcome = try replay.map { try replayed($0.next(), object: object, operation: operation) }
+            ?? exchange(w.bytes, seconds: HDF5Reader.timeout(forBytes: deadlineBytes), object: object, operation: operation)
+        switch outcome {
+        case let .crashed(signal):
+            recorder?.append(.crashed(signal: signal))
+            throw HDF5Error.libraryCrashed(file: path, object: object, operation: operation, signal: HDF5Reader.signalName(signal))
+        case let .hung(seconds):
+            recorder?.append(.hung(seconds: seconds))
+            throw HDF5Error.libraryHung(file: path, object: object, operation: operation, seconds: seconds)
+        case let .exited(status):
+            recorder?.append(.exited(status: status))
+            throw HDF5Error.readFailed(file: path, object: object, operation: operation,
+                                       detail: status == 0 ? "the libhdf5 reader process left without answering"
+                                           : "the libhdf5 reader process exited (status \(status)) without answering")
+        case let .answered(status, length, fd):
+            let area = HDF5AnswerArea(path: path, fd: fd)
+            defer { _ = ftruncate(fd, 0) }  // frees the answer's pages
+            if let recorder, length >= 0, length <= HDF5Reader.maxAnswerBytes {
+                let bytes = try area.withMemory(bytes: length) { Array(UnsafeRawBufferPointer(start: $0, count: length)) }
+                recorder.append(status == Status.error.rawValue ? .error(bytes) : .encoded(bytes))
+            }
+            if status == Status.error.rawValue {
+                throw try decodeAnswer(area, length, object: object, operation: operation) { r in try HDF5Error.decode(&r) }
+            }
+            return try use(area, length)
+        }
+    }
+
+    /// The outcome of a replayed answer (nil: the transcript is used up, like a reader that left).
+    private func replayed(_ answer: HDF5Transcript.Answer?, object: String, operation: String) throws -> Outcome {
+        func answered(_ status: Status, _ bytes: [UInt8]) throws -> Outcome {
+            if replayArea < 0 {
+                replayArea = shim_memfd("t2r-hdf5-replay")
+                if replayArea < 0 {
+                    throw IOFailure(path: path, operation: "make a shared memory file to \(operation) \(object)", reason: String(cString: strerror(errno)))
+                }
+            }
+            try HDF5AnswerArea(path: path, fd: replayArea).store(bytes)
+            return .answered(status: status.rawValue, length: bytes.count, area: replayArea)
+        }
+        switch answer {
+        case let .encoded(bytes): return try answered(.encoded, bytes)
+        case let .error(bytes): return try answered(.error, bytes)
+        case let .crashed(signal): return .crashed(signal: signal)
+        case let .hung(seconds): return .hung(seconds: seconds)
+        case let .exited(status): return .exited(status: status)
+        case nil: return .exited(status: 0)
+        }
+    }
+
+    /// Sends the encoded request to the reader process (started if need be) and waits for what becomes of it.
+    private func exchange(_ request: [UInt8], seconds: Double, object: String, operation: String) throws -> Outcome {
         // A reader that left for idleness just as this request went out exits 0 without an answer: once,
         // a fresh reader gets the request again.
         for attempt in 0..<2 {
             let c = try start(object: object, operation: operation)
-            let sent = HDF5Reader.sendAll(c.socket, withUnsafeBytes(of: Int64(w.bytes.count).littleEndian, Array.init) + w.bytes)
-            if let reply = try waitForReply(c, sent: sent, seconds: seconds, object: object, operation: operation, retry: attempt == 0) {
-                let area = HDF5AnswerArea(path: path, fd: c.area)
-                defer { _ = ftruncate(c.area, 0) }  // frees the answer's pages
-                let (status, length) = reply
-                if status == Status.error.rawValue {
-                    throw try decodeAnswer(area, length, object: object, operation: operation) { r in try HDF5Error.decode(&r) }
-                }
-                return try use(area, length)
-            }
+            let sent = HDF5Reader.sendAll(c.socket, withUnsafeBytes(of: Int64(request.count).littleEndian, Array.init) + request)
+            if let outcome = waitForReply(c, sent: sent, seconds: seconds, retry: attempt == 0) { return outcome }
         }
-        throw HDF5Error.readFailed(file: path, object: object, operation: operation, detail: "the libhdf5 reader process left without answering")
+        return .exited(status: 0)
     }
 
     /// `ask` for an answer encoded in the wire format.
@@ -146,11 +209,14 @@ final class HDF5Reader: @unchecked Sendable {
     /// Most bytes an encoded answer may take.
     static let maxAnswerBytes = 1 << 30
 
+    /// The longest deadline (a million seconds, eleven days: alarm(2) takes whole seconds in 32 bits).
+    static let maxTimeout = 1e6
+
     /// Seconds a request may take: 60, plus one for every 8 MB of data to read (slow disks,
     /// decompression); T2R_HDF5_TIMEOUT (seconds) replaces it.
     static func timeout(forBytes bytes: Int) -> Double {
-        if let v = getenv("T2R_HDF5_TIMEOUT"), let s = Double(String(cString: v)), s > 0 { return s }
-        return 60 + Double(bytes) / 8e6
+        if let v = getenv("T2R_HDF5_TIMEOUT"), let s = Double(String(cString: v)), s > 0 { return min(s, maxTimeout) }
+        return min(60 + Double(bytes) / 8e6, maxTimeout)
     }
 
     // MARK: Parent side
@@ -187,10 +253,8 @@ final class HDF5Reader: @unchecked Sendable {
         return (pid, fds[0], area)
     }
 
-    /// Waits for the reply to a request: (status, length), or nil when the reader left without one and
-    /// `retry` allows another try.
-    private func waitForReply(_ c: (pid: pid_t, socket: Int32, area: Int32), sent: Bool, seconds: Double, object: String,
-                       operation: String, retry: Bool) throws -> (Int, Int)? {
+    /// Waits for the reply to a request; nil when the reader left without one and `retry` allows another try.
+    private func waitForReply(_ c: (pid: pid_t, socket: Int32, area: Int32), sent: Bool, seconds: Double, retry: Bool) -> Outcome? {
         let deadline = monotonicNow() + seconds
         var reply = [UInt8](repeating: 0, count: 16)
         var got = 0
@@ -204,8 +268,9 @@ final class HDF5Reader: @unchecked Sendable {
                         got += n
                         if got == 16 {
                             return reply.withUnsafeBytes { b in
-                                (Int(Int64(littleEndian: b.loadUnaligned(as: Int64.self))),
-                                 Int(Int64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: Int64.self))))
+                                .answered(status: Int(Int64(littleEndian: b.loadUnaligned(as: Int64.self))),
+                                          length: Int(Int64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: Int64.self))),
+                                          area: c.area)
                             }
                         }
                         continue
@@ -221,17 +286,14 @@ final class HDF5Reader: @unchecked Sendable {
             if r == c.pid {
                 closeChild()
                 let signalNumber = status & 0x7F
-                if signalNumber != 0 {
-                    throw HDF5Error.libraryCrashed(file: path, object: object, operation: operation, signal: HDF5Reader.signalName(signalNumber))
-                }
+                if signalNumber != 0 { return .crashed(signal: signalNumber) }
                 let code = (status >> 8) & 0xFF
                 if code == 0 && retry && got == 0 { return nil }
-                throw HDF5Error.readFailed(file: path, object: object, operation: operation,
-                                           detail: "the libhdf5 reader process exited (status \(code)) without answering")
+                return .exited(status: code)
             }
             if monotonicNow() > deadline {
                 stop()
-                throw HDF5Error.libraryHung(file: path, object: object, operation: operation, seconds: seconds)
+                return .hung(seconds: seconds)
             }
         }
     }

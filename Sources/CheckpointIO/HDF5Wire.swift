@@ -20,6 +20,11 @@ struct WireWriter {
         int(list.count)
         for s in list { string(s) }
     }
+    /// Length-prefixed raw bytes.
+    mutating func data(_ d: [UInt8]) {
+        int(d.count)
+        bytes.append(contentsOf: d)
+    }
 }
 
 /// Reads values back; any overrun or impossible count throws `WireReader.Malformed`.
@@ -59,6 +64,12 @@ struct WireReader {
     mutating func strings() throws -> [String] {
         try (0..<(try count(minimumBytes: 8))).map { _ in try string() }
     }
+    /// Length-prefixed raw bytes.
+    mutating func data() throws -> [UInt8] {
+        let n = try count()
+        defer { offset += n }
+        return Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+    }
 }
 
 extension HDF5ElementType {
@@ -72,7 +83,11 @@ extension HDF5ElementType {
 
     static func decode(_ r: inout WireReader) throws -> HDF5ElementType {
         switch try r.int() {
-        case 0: return .float(bytes: try r.int(), exponentBits: try r.int())
+        case 0:
+            // libhdf5's float types: 1 to 16 bytes, an exponent field narrower than the type.
+            let bytes = try r.int(), exponentBits = try r.int()
+            guard (1...16).contains(bytes), (0..<(bytes * 8)).contains(exponentBits) else { throw WireReader.Malformed() }
+            return .float(bytes: bytes, exponentBits: exponentBits)
         case 1: return .bfloat16Opaque
         case 2: return .unsupported(try r.string())
         default: throw WireReader.Malformed()

@@ -5,6 +5,7 @@
 // A driver returns every error the readers threw; it must never crash, and every error must be typed.
 import CheckpointIO
 import Conversion
+import Glibc
 import Models
 import Recipes
 import TensorCore
@@ -18,7 +19,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case shardedIndex = "sharded-index"
     /// A GGUF file (metadata, tensors, tokenizer arrays).
     case gguf
-    /// An HDF5 file built from a structure description (HDF5Description.swift).
+    /// t2r's HDF5 metadata path: a transcript of libhdf5 reader answers (HDF5Transcript) replayed for an HDF5
+    /// file, with an optional config.json beside it (`FuzzDrivers.hdf5`).
     case hdf5
     /// Raw bytes as an HDF5 file: libhdf5's own parser, whose crashes t2r must contain (HDF5Sandbox).
     case hdf5Raw = "hdf5-raw"
@@ -132,22 +134,90 @@ enum FuzzDrivers {
         e.attempt { _ = try TeacherCheckpoint.open(path).loadModel() }
     }
 
+    /// One input of the `hdf5` target: byte 0 picks the weights file (bit 0 set: `model.weights.h5`, KerasHub;
+    /// else `model.h5`, the flat layout), bytes 1-2 (little-endian) the length L of a config.json written
+    /// beside it, L bytes of that, then an `HDF5Transcript` the file's reader answers are replayed from.
     static func hdf5(_ input: UnsafeRawBufferPointer, _ dir: String, _ e: inout Errors) {
         for n in (try? FileSystem.listDirectory(dir)) ?? [] { FileSystem.remove(FileSystem.join(dir, n)) }
-        guard let path = HDF5Description(String(decoding: input, as: UTF8.self)).write(in: dir) else { return }
+        guard input.count >= 3 else { return }
+        let configLength = Int(input[1]) | Int(input[2]) << 8
+        guard input.count >= 3 + configLength else { return }
+        if configLength > 0 { _ = write(UnsafeRawBufferPointer(rebasing: input[3..<(3 + configLength)]), dir, "config.json") }
+        let path = hdf5WeightsFile(dir, keras: input[0] & 1 == 1)
+        let rest = UnsafeRawBufferPointer(rebasing: input[(3 + configLength)...])
+        guard let transcript = e.value({ try HDF5Transcript(decoding: rest, file: "transcript") }) else { return }
+        transcript.replay { hdf5Session(path, dir, inspect: true, &e) }
+    }
+
+    /// The weights file a replayed transcript stands for: HDF5's signature, made sparse to 128 KiB (no dataset
+    /// may claim more stored bytes than its file has; a filtered one may expand to 1100× that).
+    static func hdf5WeightsFile(_ dir: String, keras: Bool) -> String {
+        let path = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A].withUnsafeBytes { write($0, dir, keras ? "model.weights.h5" : "model.h5") }
+        guard truncate(path, 128 << 10) == 0 else { fatalError("fuzz driver: cannot size \(path)") }
+        return path
+    }
+
+    /// What t2r's commands do with an HDF5 file at `path` in `dir`: open it, read every dataset and root
+    /// attribute, inspect it (`inspect`), load it as a teacher.
+    static func hdf5Session(_ path: String, _ dir: String, inspect: Bool, _ e: inout Errors) {
         guard let f = e.value({ try HDF5File(path: path) }) else { return }
         for d in f.datasets { e.attempt { _ = try f.loadFloat32(d.path) } }
         e.attempt { for a in try f.attributeNames() { _ = try f.stringListAttribute(a) } }
-        e.attempt { _ = try CheckpointInspection.inspect(path) }
-        e.attempt { _ = try TeacherCheckpoint.open(dir).loadModel() }
+        if inspect { e.attempt { _ = try CheckpointInspection.inspect(path) } }
+        e.attempt { _ = try TeacherCheckpoint.open(path).loadModel() }
+    }
+
+    /// Seeds of the `hdf5` target: for every HDF5 fixture (with its config.json, if any), the structure
+    /// descriptions (Tests/Fixtures/fuzz/seeds/hdf5-descriptions, written by libhdf5) and the hdf5-raw
+    /// findings, the transcript of `hdf5Session` run on it through real reader processes, as a target input;
+    /// with the errors that run gave. `scratch` is where the files are run (the same directory replays them);
+    /// `includeFindings: false` leaves out the hdf5-raw findings (libhdf5 crashes and hangs on those).
+    static func hdf5Seeds(scratch dir: String, includeFindings: Bool = true) -> [(name: String, input: [UInt8], errors: [String])] {
+        let fixtures = FileSystem.join(repoRoot, "Tests/Fixtures")
+        var sources: [(name: String, write: () -> (keras: Bool, config: [UInt8])?)] = []
+        let findings = includeFindings ? findFiles(FileSystem.join(fixtures, "fuzz/hdf5-raw"), suffix: ".h5") : []
+        for h5 in findFiles(FileSystem.join(fixtures, "hdf5"), suffix: ".h5") + findings {
+            sources.append((String(h5.dropFirst(fixtures.count + 1)), {
+                let keras = h5.hasSuffix(".weights.h5")
+                guard let bytes = try? readFile(h5) else { return nil }
+                _ = bytes.withUnsafeBytes { write($0, dir, keras ? "model.weights.h5" : "model.h5") }
+                let config = (try? readFile(FileSystem.join(FileSystem.directoryName(h5), "config.json"))) ?? []
+                return (keras, config)
+            }))
+        }
+        for d in findFiles(FileSystem.join(fixtures, "fuzz/seeds/hdf5-descriptions"), suffix: ".txt") {
+            sources.append((String(d.dropFirst(fixtures.count + 1)), {
+                guard let text = try? readFile(d), let path = HDF5Description(String(decoding: text, as: UTF8.self)).write(in: dir) else { return nil }
+                let keras = path.hasSuffix(".weights.h5")
+                let standard = FileSystem.join(dir, keras ? "model.weights.h5" : "model.h5")
+                if path != standard { Glibc.rename(path, standard) }
+                let config = (try? readFile(FileSystem.join(dir, "config.json"))) ?? []
+                return (keras, config)
+            }))
+        }
+        return sources.compactMap { source in
+            for n in (try? FileSystem.listDirectory(dir)) ?? [] { FileSystem.remove(FileSystem.join(dir, n)) }
+            guard let (keras, config) = source.write(), config.count < 1 << 16 else { return nil }
+            if !config.isEmpty { _ = config.withUnsafeBytes { write($0, dir, "config.json") } }
+            let transcript = HDF5Transcript()
+            var errors = Errors()
+            transcript.record { hdf5Session(FileSystem.join(dir, keras ? "model.weights.h5" : "model.h5"), dir, inspect: true, &errors) }
+            let input = [UInt8(keras ? 1 : 0), UInt8(config.count & 0xFF), UInt8(config.count >> 8)] + config + transcript.encoded
+            return (source.name, input, errors.all.map { "\($0)" })
+        }
+    }
+
+    /// Files under `root` (recursively) whose names end in `suffix`, sorted.
+    static func findFiles(_ root: String, suffix: String) -> [String] {
+        guard FileSystem.isDirectory(root) else { return [] }
+        return ((try? FileSystem.listDirectory(root)) ?? []).flatMap { n -> [String] in
+            let p = FileSystem.join(root, n)
+            return FileSystem.isDirectory(p) ? findFiles(p, suffix: suffix) : (n.hasSuffix(suffix) ? [p] : [])
+        }
     }
 
     static func hdf5Raw(_ input: UnsafeRawBufferPointer, _ dir: String, _ e: inout Errors) {
-        let path = write(input, dir, "model.h5")
-        guard let f = e.value({ try HDF5File(path: path) }) else { return }
-        for d in f.datasets { e.attempt { _ = try f.loadFloat32(d.path) } }
-        e.attempt { for a in try f.attributeNames() { _ = try f.stringListAttribute(a) } }
-        e.attempt { _ = try TeacherCheckpoint.open(path).loadModel() }
+        hdf5Session(write(input, dir, "model.h5"), dir, inspect: false, &e)
     }
 
     static func config(_ input: UnsafeRawBufferPointer, _ dir: String, _ e: inout Errors) {

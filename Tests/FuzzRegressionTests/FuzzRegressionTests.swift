@@ -62,7 +62,8 @@ func replay(_ target: FuzzTarget, _ path: String) throws -> [Error] {
     func seedsRunCleanly(_ target: FuzzTarget) throws {
         let dir = Fixtures.fixture("fuzz/seeds/\(target.rawValue)")
         let files = (try? FileSystem.listDirectory(dir)) ?? []
-        #expect(!files.isEmpty || [.safetensors, .shardedIndex, .recipe, .hdf5Raw].contains(target), "no seeds in \(dir)")
+        // hdf5: transcripts recorded from the fixtures when fuzzing starts (hdf5TranscriptsReplayLikeTheReaders).
+        #expect(!files.isEmpty || [.safetensors, .shardedIndex, .recipe, .hdf5, .hdf5Raw].contains(target), "no seeds in \(dir)")
         for n in files {
             for e in try replay(target, FileSystem.join(dir, n)) { #expect(isTypedReaderError(e), "\(n): untyped \(type(of: e)): \(e)") }
         }
@@ -71,10 +72,27 @@ func replay(_ target: FuzzTarget, _ path: String) throws -> [Error] {
     /// A valid seed of each structured format reaches the end of its driver without any error.
     @Test func validSeedsAreAccepted() throws {
         for (target, file) in [(FuzzTarget.gguf, "gguf/tiny-llama-sp.gguf"), (.gguf, "gguf/tiny-llama-bytelevel.gguf"),
-                               (.hdf5, "hdf5/flat-root-bf16.txt"), (.hdf5, "hdf5/keras-mistral.txt"),
                                (.sentencepiece, "sentencepiece/toy-300.model"), (.tokenizerJSON, "tokenizer-json/bytelevel.json")] {
             let errors = try replay(target, Fixtures.fixture("fuzz/seeds/\(file)"))
             #expect(errors.isEmpty, "\(file): \(errors.map { "\($0)" })")
+        }
+    }
+
+    /// The `hdf5` target's seeds: what the reader processes answered for every HDF5 fixture and structure
+    /// description, recorded, replays in-process to exactly the errors (and, for valid files, none) the
+    /// reader processes gave.
+    @Test func hdf5TranscriptsReplayLikeTheReaders() throws {
+        let scratch = Fixtures.temporaryDirectory("t2r-hdf5-transcripts")
+        let seeds = FuzzDrivers.hdf5Seeds(scratch: scratch, includeFindings: false)
+        #expect(seeds.count >= 20, "\(seeds.map(\.name))")
+        for s in seeds {
+            let replayed = FuzzTarget.hdf5.run(s.input, scratch: scratch).map { "\($0)" }
+            #expect(replayed == s.errors, "\(s.name)")
+        }
+        for valid in ["hdf5/keras/mistral/model.weights.h5", "hdf5/keras/llama-tied/model.weights.h5", "hdf5/flat/beside/model.h5",
+                      "hdf5/flat/standalone/root-bf16.h5", "fuzz/seeds/hdf5-descriptions/flat-root-bf16.txt"] {
+            let s = try #require(seeds.first { $0.name == valid }, "no seed for \(valid)")
+            #expect(s.errors.isEmpty, "\(valid): \(s.errors)")
         }
     }
 }

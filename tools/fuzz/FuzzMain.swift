@@ -39,3 +39,18 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+/// T2R_FUZZ_WRITE_SEEDS=DIR (with T2R_FUZZ_TARGET=hdf5): records the `hdf5` target's seeds (FuzzDrivers.hdf5Seeds:
+/// transcripts of real reader processes on the HDF5 fixtures) into DIR and exits.
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+    guard let out = getenv("T2R_FUZZ_WRITE_SEEDS").map({ String(cString: $0) }) else { return 0 }
+    guard Session.current.target == .hdf5 else { fatalError("T2R_FUZZ_WRITE_SEEDS is for T2R_FUZZ_TARGET=hdf5") }
+    let seeds = FuzzDrivers.hdf5Seeds(scratch: Session.current.scratch)
+    for s in seeds {
+        let name = "seed-" + s.name.map { $0 == "/" ? "_" : $0 }
+        do { try writeFileAtomically(FileSystem.join(out, String(name)), bytes: s.input) } catch { fatalError("\(error)") }
+    }
+    print("wrote \(seeds.count) hdf5 transcript seeds to \(out)")
+    exit(0)
+}
