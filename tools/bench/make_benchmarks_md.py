@@ -178,6 +178,11 @@ def write(run, out):
             f"{pct(conv.get('fraction_of_disk_write'))} (read {fmt(conv['disk_read_gigabytes_per_second'], 2)} GB/s, "
             f"write {fmt(conv.get('disk_write_gigabytes_per_second'), 2)} GB/s, convert {fmt(conv['gigabytes_per_second'], 2)} GB/s)",
             "(bound)", None)
+        if conv.get("fraction_of_disk_read_while_writing") is not None:
+            row("convert input rate ÷ the disk's rate reading and writing at once (the shards read while as many bytes "
+                "are written: convert's own load)",
+                f"{pct(conv['fraction_of_disk_read_while_writing'])} ({fmt(conv['disk_read_while_writing_gigabytes_per_second'], 2)} GB/s each way)",
+                "(bound)", None)
         row("convert peak RSS ÷ largest tensor", f"{conv['peak_rss_over_largest_tensor']:.2f}×", "≤ 2×",
             conv["peak_rss_over_largest_tensor"] <= 2)
     L.append("")
@@ -294,7 +299,8 @@ Measurements:
   O_DIRECT output written behind in the background (page-cache write-back is several times slower than the
   device here). The output is as large as the input, so the conversion moves twice the bytes a read does: it is
   bounded by the device's combined read + write bandwidth, not by its read rate alone; the run also measures the
-  write rate (2 GiB with O_DIRECT).
+  write rate (2 GiB with O_DIRECT) and the rate of reading the cold shards while a thread writes as many bytes
+  with O_DIRECT (the load convert itself puts on the disk, and so its bound).
 """
 
 

@@ -3,6 +3,7 @@
 // directory, evicts its pages from the page cache (fdatasync + POSIX_FADV_DONTNEED per shard; no root
 // needed, and `resident_fraction` checks it), measures the disk's sequential read rate by reading the
 // shards with read(2) (best of two cold passes) and its write rate by writing up to 2 GiB with O_DIRECT (as convert writes),
+// and both at once (the shards read while as many bytes are written: convert's own load on the disk),
 // evicts the shards again, then runs `t2r convert` on it as a child process and
 // reports input bytes per second (as a fraction of the read rate) and the child's peak RSS (its VmHWM)
 // against the largest tensor. Both directories are removed afterwards.
@@ -88,9 +89,17 @@ enum ConvertBenchmark: Benchmark {
         // The disk's sequential write rate as convert writes (O_DIRECT through AtomicFileWriter, then fsync):
         // the output is as large as the input, so this bounds the conversion too.
         let writeStart = monotonicNow()
-        let written = try writeTestFile(FileSystem.join(scratch, "write-rate.bin"), bytes: min(inputBytes, 2 << 30))
+        let written = try writeTestFile(FileSystem.join(outParent, "write-rate.bin"), bytes: min(inputBytes, 2 << 30))
         let writeRate = Double(written) / (monotonicNow() - writeStart)
         session.log("sequential write (O_DIRECT): \(Format.fixed(writeRate / 1e9, 2)) GB/s")
+
+        // Both at once, as convert must: a thread writes as many bytes as the shards hold (O_DIRECT) while this one
+        // reads the cold shards. Where reads and writes share the device's bandwidth, this rate (bytes each way per
+        // second), not the read rate, bounds the conversion.
+        try evict(files)
+        let both = try readWhileWriting(files, writePath: FileSystem.join(outParent, "write-rate.bin"), bytes: inputBytes)
+        let bothRate = Double(inputBytes) / both
+        session.log("reading and writing at once: \(Format.fixed(bothRate / 1e9, 2)) GB/s each way")
 
         // `t2r convert` in a child process, from a cold page cache again.
         try evict(files)
@@ -115,6 +124,8 @@ enum ConvertBenchmark: Benchmark {
                    ("fraction_of_disk_read", .double(rate / diskRate)),
                    ("disk_write_gigabytes_per_second", .double(writeRate / 1e9)),
                    ("fraction_of_disk_write", .double(rate / writeRate)),
+                   ("disk_read_while_writing_gigabytes_per_second", .double(bothRate / 1e9)),
+                   ("fraction_of_disk_read_while_writing", .double(rate / bothRate)),
                    ("resident_fraction_before_read", .double(residentBefore)),
                    ("resident_fraction_before_convert", .double(residentConvert))]
         return [r]
@@ -146,6 +157,23 @@ enum ConvertBenchmark: Benchmark {
         FileSystem.remove(path)
         return bytes
     }
+
+    /// Seconds until reading `files` (read(2), as `readAll`) and writing `bytes` bytes to `writePath` (O_DIRECT, as
+    /// `writeTestFile`, on another thread) have both finished.
+    static func readWhileWriting(_ files: [String], writePath: String, bytes: Int) throws -> Double {
+        let start = monotonicNow()
+        let group = DispatchGroup(), failure = WriteFailure()
+        DispatchQueue.global().async(group: group) {
+            do { _ = try writeTestFile(writePath, bytes: bytes) } catch { failure.error = error }
+        }
+        _ = try readAll(files)
+        group.wait()
+        if let e = failure.error { throw e }
+        return monotonicNow() - start
+    }
+
+    /// The background write's error, read after its group was waited on.
+    final class WriteFailure: @unchecked Sendable { var error: Error? }
 
     static func freeBytes(_ path: String) -> Int {
         var s = statvfs()
