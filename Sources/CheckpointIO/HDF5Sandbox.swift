@@ -12,7 +12,8 @@
 // the signal; one that runs past its deadline (libhdf5 can also loop forever on a corrupt file),
 // `libraryHung`. The next request then starts a fresh reader. A reader leaves when its socket closes (t2r
 // is done with the file, or gone), after ten seconds without a request, or at a request's deadline
-// (SIGALRM) should t2r be gone meanwhile.
+// (SIGALRM) should t2r be gone meanwhile. Inside `HDF5Transcript.record`/`replay` the answers are also
+// recorded, or taken from a transcript instead of a reader (HDF5Transcript.swift).
 import CHDF5
 import Glibc
 import TensorCore
