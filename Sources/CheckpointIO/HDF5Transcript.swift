@@ -87,22 +87,25 @@ public final class HDF5Transcript: @unchecked Sendable {
     /// Reads a transcript written by `encoded`; `file` names it in the error.
     public convenience init(decoding bytes: UnsafeRawBufferPointer, file: String) throws {
         var r = WireReader(bytes)
-        do {
-            let answers: [Answer] = try (0..<(try r.count(minimumBytes: 16))).map { _ in
+        func malformed(_ what: String) -> HDF5Error {
+            .readFailed(file: file, object: what, operation: "decode",
+                        detail: "expected a transcript of HDF5 reader answers (a count, then per answer a kind 0-4 and its payload)")
+        }
+        guard let count = try? r.count(minimumBytes: 16) else { throw malformed("the answer count") }
+        var answers: [Answer] = []
+        for i in 0..<count {
+            do {
                 switch try r.int() {
-                case 0: return .encoded(try r.data())
-                case 1: return .error(try r.data())
-                case 2: return .crashed(signal: Int32(truncatingIfNeeded: try r.int()))
-                case 3: return .hung(seconds: try r.double())
-                case 4: return .exited(status: Int32(truncatingIfNeeded: try r.int()))
+                case 0: answers.append(.encoded(try r.data()))
+                case 1: answers.append(.error(try r.data()))
+                case 2: answers.append(.crashed(signal: Int32(truncatingIfNeeded: try r.int())))
+                case 3: answers.append(.hung(seconds: try r.double()))
+                case 4: answers.append(.exited(status: Int32(truncatingIfNeeded: try r.int())))
                 default: throw WireReader.Malformed()
                 }
-            }
-            guard r.atEnd else { throw WireReader.Malformed() }
-            self.init(answers: answers)
-        } catch is WireReader.Malformed {
-            throw HDF5Error.readFailed(file: file, object: "", operation: "read the transcript",
-                                       detail: "it is not a transcript of HDF5 reader answers (count, then kind 0-4 and payload per answer)")
+            } catch { throw malformed("answer \(i) of \(count)") }
         }
+        guard r.atEnd else { throw malformed("the bytes after the \(count) answers") }
+        self.init(answers: answers)
     }
 }

@@ -64,8 +64,19 @@ private func replayTypes(_ t: HDF5Transcript, path: String = types) throws -> [[
                                              detail: "the libhdf5 reader process handed back a malformed answer")) {
             try replayTypes(HDF5Transcript(answers: [.encoded([1, 2, 3])]))
         }
-        #expect(throws: HDF5Error.self) { try [UInt8]([1, 0, 0]).withUnsafeBytes { try HDF5Transcript(decoding: $0, file: "t") } }
-        #expect(throws: HDF5Error.self) { try (t.encoded + [0]).withUnsafeBytes { try HDF5Transcript(decoding: $0, file: "t") } }
+        func decodeError(_ object: String) -> HDF5Error {
+            .readFailed(file: "t", object: object, operation: "decode",
+                        detail: "expected a transcript of HDF5 reader answers (a count, then per answer a kind 0-4 and its payload)")
+        }
+        #expect(throws: decodeError("the answer count")) {
+            try [UInt8]([1, 0, 0]).withUnsafeBytes { try HDF5Transcript(decoding: $0, file: "t") }
+        }
+        #expect(throws: decodeError("the bytes after the 3 answers")) {
+            try (t.encoded + [0]).withUnsafeBytes { try HDF5Transcript(decoding: $0, file: "t") }
+        }
+        #expect(throws: decodeError("answer 2 of 3")) {
+            try t.encoded.dropLast().withUnsafeBytes { try HDF5Transcript(decoding: $0, file: "t") }
+        }
     }
 
     /// No dataset can store more bytes than its file has: a reader claiming so is not believed (and nothing
