@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""Checks that transformers loads an exported SmolLM2 (`t2r export checkpoints/smollm2-135m --out DIR`) and
-reproduces the smollm2-golden reference (../shared/checkpoints/smollm2-golden): tokenizer ids, the top-5 next
-tokens of "The capital of France is", and the 48 golden logit rows.
+"""Checks that transformers loads a checkpoint `t2r export` wrote and reproduces the reference outputs:
+
+- SmolLM2 (`t2r export checkpoints/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf --out DIR`, from GGUF): the
+  smollm2-golden reference (../shared/checkpoints/smollm2-golden): tokenizer ids, the top-5 next tokens of
+  "The capital of France is", and the 48 golden logit rows.
+- tiny-mistral (`t2r export ../shared/checkpoints/tiny-mistral-keras --out DIR`, from KerasHub HDF5): the
+  config, the tokenizer (ids of the valid split equal those of the original checkpoint's tokenizer) and the
+  48 `teacher_logits` rows of ../shared/checkpoints/tiny-mistral/golden.safetensors (transformers, float64).
 
 Usage:  python3 tools/check-hf-export.py DIR [SHARED]
 Needs (not a t2r dependency; a manual cross-check): torch (CPU is enough), transformers, safetensors, numpy.
@@ -29,6 +34,9 @@ def main():
             failures.append(what)
 
     cfg = AutoConfig.from_pretrained(out)
+    if cfg.model_type == "mistral":
+        check_tiny_mistral(out, shared, cfg, check)
+        sys.exit(1 if failures else 0)
     check((cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.tie_word_embeddings)
           == (30, 576, 9, 3, True), f"config: {cfg.num_hidden_layers} layers, d {cfg.hidden_size}, "
           f"{cfg.num_attention_heads}/{cfg.num_key_value_heads} heads, tied {cfg.tie_word_embeddings}")
@@ -60,6 +68,36 @@ def main():
     limit = 1e-4 if cfg.torch_dtype in (torch.float32, "float32") else 3e-2
     check(rel < limit and agree >= 47, f"golden logits: max|Δ|/max|ref| {rel:.2e} (limit {limit:g}), top-1 agree {agree}/48")
     sys.exit(1 if failures else 0)
+
+
+def check_tiny_mistral(out, shared, cfg, check):
+    original = os.path.join(shared, "checkpoints", "tiny-mistral")
+    check((cfg.num_hidden_layers, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim, cfg.sliding_window,
+           cfg.tie_word_embeddings) == (6, 8, 2, 32, 512, False),
+          f"config: {cfg.num_hidden_layers} layers, {cfg.num_attention_heads}/{cfg.num_key_value_heads} heads, "
+          f"head_dim {cfg.head_dim}, sliding window {cfg.sliding_window}, tied {cfg.tie_word_embeddings}")
+    tok, ref_tok = AutoTokenizer.from_pretrained(out), AutoTokenizer.from_pretrained(original)
+    valid = os.path.join(shared, "data", "corpus", "valid")
+    texts = [open(os.path.join(valid, f), encoding="utf-8").read() for f in sorted(os.listdir(valid)) if f.endswith(".txt")]
+    plain = lambda t, x: t(x, add_special_tokens=False)["input_ids"]
+    same = sum(plain(tok, x) == plain(ref_tok, x) for x in texts)
+    check(same == len(texts), f"tokenizer: {same}/{len(texts)} valid texts give the original tokenizer's ids")
+    # What the source adds around them: BOS always; EOS where a KerasHub preprocessor adds end tokens.
+    settings = json.load(open(os.path.join(out, "tokenizer_config.json"), encoding="utf-8"))
+    add_bos, add_eos = settings.get("add_bos_token", True), settings.get("add_eos_token", False)
+    specials = tok("Hello")["input_ids"]
+    expected = ([1] if add_bos else []) + plain(ref_tok, "Hello") + ([2] if add_eos else [])
+    check(specials == expected, f"tokenizer: \"Hello\" with special tokens gives {specials} (tokenizer_config.json: "
+          f"add_bos_token {add_bos}, add_eos_token {add_eos})")
+    model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
+    g = load_file(os.path.join(original, "golden.safetensors"))
+    with torch.no_grad():
+        logits = model(torch.tensor([g["input_ids"].tolist()])).logits[0].numpy()
+    ref = g["teacher_logits"]
+    rel = np.abs(logits - ref).max() / np.abs(ref).max()
+    agree = int((logits.argmax(-1) == ref.argmax(-1)).sum())
+    check(rel < 1e-4 and agree == len(ref), f"golden teacher_logits: max|Δ|/max|ref| {rel:.2e} (limit 0.0001), "
+          f"top-1 agree {agree}/{len(ref)}")
 
 
 if __name__ == "__main__":

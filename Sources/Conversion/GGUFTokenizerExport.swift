@@ -133,17 +133,23 @@ public enum GGUFTokenizerExport {
     }
 
     /// `TemplateProcessing` adding BOS before and/or EOS after each sequence (transformers'
-    /// LlamaTokenizerFast `update_post_processor`), or null when neither is added.
-    static func postProcessor(_ tokens: [String], bos: Int?, eos: Int?) -> JSONValue {
+    /// LlamaTokenizerFast `update_post_processor`), or null when neither is added. `secondTypeId`: the
+    /// type id of the pair's second sequence and its special tokens (LlamaTokenizerFast: 1).
+    static func postProcessor(_ tokens: [String], bos: Int?, eos: Int?, secondTypeId: Int = 0) -> JSONValue {
         guard bos != nil || eos != nil else { return .null }
-        func special(_ id: Int) -> JSONValue { .object([("SpecialToken", .object([("id", .string(tokens[id])), ("type_id", .int(0))]))]) }
-        func sequence(_ s: String) -> JSONValue { .object([("Sequence", .object([("id", .string(s)), ("type_id", .int(0))]))]) }
+        func special(_ id: Int, _ type: Int) -> JSONValue {
+            .object([("SpecialToken", .object([("id", .string(tokens[id])), ("type_id", .int(type))]))])
+        }
+        func sequence(_ s: String, _ type: Int) -> JSONValue {
+            .object([("Sequence", .object([("id", .string(s)), ("type_id", .int(type))]))])
+        }
         var single: [JSONValue] = [], pair: [JSONValue] = []
         for s in ["A", "B"] {
+            let type = s == "A" ? 0 : secondTypeId
             var part: [JSONValue] = []
-            if let bos { part.append(special(bos)) }
-            part.append(sequence(s))
-            if let eos { part.append(special(eos)) }
+            if let bos { part.append(special(bos, type)) }
+            part.append(sequence(s, type))
+            if let eos { part.append(special(eos, type)) }
             if s == "A" { single = part }
             pair += part
         }
