@@ -87,9 +87,18 @@ public enum Recipe {
         c.loss.kl = try l.double("kl", min: 0) ?? c.loss.kl
         c.loss.ce = try l.double("ce", min: 0) ?? c.loss.ce
         c.loss.temperature = try l.double("temperature", min: 0, exclusiveMin: true) ?? c.loss.temperature
+        c.loss.topK = try l.int("top_k", min: 0, max: 1 << 24) ?? c.loss.topK
         try l.finish()
         if stage == .endToEnd && c.loss.kl == 0 && c.loss.ce == 0 {
             throw RecipeError(file: file, key: "loss", problem: "kl and ce are both 0: stage end_to_end needs a positive weight")
+        }
+        if c.loss.topK > 0 && (stage != .endToEnd || c.loss.kl == 0) {
+            throw RecipeError(file: file, key: "loss.top_k", problem: "applies to the KL term of stage \"end_to_end\" only (with loss.kl > 0)")
+        }
+        c.teacherCache = try r.string("teacher_cache")
+        if c.teacherCache != nil && c.loss.topK == 0 {
+            throw RecipeError(file: file, key: "teacher_cache",
+                              problem: "needs loss.top_k > 0: the cache holds the teacher's top-k logits of each batch (e.g. top_k: 64)")
         }
 
         let o = try r.object("optimizer")
@@ -138,8 +147,10 @@ public enum Recipe {
             ("data", .object([("train", .array(c.data.train.map { .string($0) })), ("valid", .array(c.data.valid.map { .string($0) })),
                               ("seq_len", .int(c.data.seqLen)), ("batch_size", .int(c.data.batchSize)),
                               ("max_train_tokens", .int(c.data.maxTrainTokens))])),
+            // top_k and teacher_cache only when set, so recipes saved before they existed still resume.
             ("loss", .object([("mse", .double(c.loss.mse)), ("normalize_mse", .bool(c.loss.normalizeMSE)), ("kl", .double(c.loss.kl)),
-                              ("ce", .double(c.loss.ce)), ("temperature", .double(c.loss.temperature))])),
+                              ("ce", .double(c.loss.ce)), ("temperature", .double(c.loss.temperature))]
+                             + (c.loss.topK > 0 ? [("top_k", .int(c.loss.topK))] : []))),
             ("optimizer", .object([("lr", .double(c.optimizer.lr)), ("beta1", .double(c.optimizer.beta1)), ("beta2", .double(c.optimizer.beta2)),
                                    ("eps", .double(c.optimizer.eps)), ("weight_decay", .double(c.optimizer.weightDecay)),
                                    ("grad_clip", .double(c.optimizer.gradClip))])),
@@ -150,6 +161,6 @@ public enum Recipe {
                              ("checkpoint_every", .int(c.run.checkpointEvery)), ("keep_last", .int(c.run.keepLast)),
                              ("divergence_factor", .double(c.run.divergenceFactor)), ("on_divergence", .string(c.run.onDivergence.rawValue)),
                              ("max_rollbacks", .int(c.run.maxRollbacks)), ("rollback_lr_factor", .double(c.run.rollbackLRFactor))])),
-        ])
+        ] + (c.teacherCache.map { [("teacher_cache", .string($0))] } ?? []))
     }
 }

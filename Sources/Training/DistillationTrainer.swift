@@ -66,6 +66,8 @@ public final class DistillationTrainer: @unchecked Sendable {
     let recipeJSON: JSONValue
     /// Directory whose tokenizer files are copied into final/.
     let tokenizerSource: String?
+    /// The teacher's cached top-k targets (`teacher_cache`), or nil.
+    public let teacherCache: TeacherTopKCache?
 
     public init(config: TrainingConfig, teacher: TeacherModel, student: StudentModel, train: [Int], valid: [Int],
                 recipeJSON: JSONValue, tokenizerSource: String?) throws {
@@ -88,6 +90,14 @@ public final class DistillationTrainer: @unchecked Sendable {
         self.valid = valid
         self.recipeJSON = recipeJSON
         self.tokenizerSource = tokenizerSource
+        if config.stage == .endToEnd && config.loss.kl > 0 && config.loss.topK > t.vocabSize {
+            throw TrainingError.teacherCache(path: config.teacher, detail: "loss.top_k = \(config.loss.topK) exceeds the vocabulary size \(t.vocabSize)")
+        }
+        if let dir = config.teacherCache, config.stage == .endToEnd, config.loss.kl > 0, config.loss.topK > 0 {
+            teacherCache = try TeacherTopKCache(directory: dir, teacherPath: config.teacher, teacher: teacher, k: config.loss.topK)
+        } else {
+            teacherCache = nil
+        }
         var oc = AdamWConfig()
         oc.beta1 = config.optimizer.beta1
         oc.beta2 = config.optimizer.beta2
@@ -220,7 +230,7 @@ public final class DistillationTrainer: @unchecked Sendable {
             var parts: [(String, Double)] = []
             for _ in 0..<config.schedule.gradAccumulation {
                 let starts = sampler.next(config.data.batchSize)
-                let (l, p) = stepper.microStep(windows: starts.map { Array(train[$0..<($0 + window)]) })
+                let (l, p) = try stepper.microStep(windows: starts.map { Array(train[$0..<($0 + window)]) })
                 loss += l / Double(config.schedule.gradAccumulation)
                 parts = mergeComponents(parts, p, weight: 1 / Double(config.schedule.gradAccumulation))
             }
@@ -324,11 +334,12 @@ public final class DistillationTrainer: @unchecked Sendable {
                 if k == "run", let s = x.objectMembers { return (k, .object(s.filter { !DistillationTrainer.runKeysFreeOnResume.contains($0.0) })) }
                 return (k, x)
             }
-            return .object(m.filter { $0.0 != "eval" })
+            // The cache's location changes no number (its contents are checked against the teacher).
+            return .object(m.filter { $0.0 != "eval" && $0.0 != "teacher_cache" })
         }
         if strip(saved) != strip(recipeJSON) {
             throw TrainingError.incompatibleResume(path: path, detail: "the recipe differs from the one the checkpoint was made with "
-                + "(only schedule.steps, eval.*, run.threads, run.checkpoint_every and run.keep_last may change)")
+                + "(only schedule.steps, eval.*, teacher_cache, run.threads, run.checkpoint_every and run.keep_last may change)")
         }
     }
 

@@ -17,11 +17,15 @@ final class StageStepper {
 
     init(trainer: DistillationTrainer) { self.trainer = trainer }
 
+    /// The teacher's top-k targets of the current micro-batch (loss.top_k > 0): [N·k] each.
+    var topIndices: [Int32] = [], topValues: [Float] = []
+
     /// Runs one micro-batch of windows (each seqLen + 1 tokens); returns the loss and its named components.
-    func microStep(windows: [[Int]]) -> (Double, [(String, Double)]) {
+    /// Throws only for the teacher cache (a file that cannot be read or written).
+    func microStep(windows: [[Int]]) throws -> (Double, [(String, Double)]) {
         switch trainer.config.stage {
         case .attentionTransfer: return attentionTransfer(windows)
-        case .endToEnd: return endToEnd(windows)
+        case .endToEnd: return try endToEnd(windows)
         }
     }
 
@@ -92,8 +96,34 @@ final class StageStepper {
         return (gsaLayers, scales)
     }
 
-    /// Stage 2: w_kl · KL(teacher ‖ student) + w_ce · CE(next token), means over the batch's positions.
-    func endToEnd(_ windows: [[Int]]) -> (Double, [(String, Double)]) {
+    /// Stage 2 with loss.top_k: the teacher's k best logits of every position of `inputs`, from the cache or
+    /// computed (teacher forward, LM head block by block, selection) and then cached.
+    func teacherTopK(_ inputs: [Int], batch b: Int) throws {
+        let k = trainer.config.loss.topK, n = inputs.count
+        if topIndices.count != n * k {
+            topIndices = [Int32](repeating: 0, count: n * k)
+            topValues = [Float](repeating: 0, count: n * k)
+        }
+        if let cache = trainer.teacherCache, try cache.load(tokens: inputs, indices: &topIndices, values: &topValues) { return }
+        let teacher = trainer.teacher
+        let tHidden = teacher.forward(tokens: inputs, batch: b)
+        var r = 0
+        while r < n {
+            let e = min(n, r + Self.headBlock)
+            let tLogits = teacher.logits(tHidden.rows(r..<e))
+            topIndices.withUnsafeMutableBufferPointer { ib in
+                topValues.withUnsafeMutableBufferPointer { vb in
+                    topKRows(tLogits, k: k, indices: ib.baseAddress! + r * k, values: vb.baseAddress! + r * k)
+                }
+            }
+            r = e
+        }
+        try trainer.teacherCache?.store(tokens: inputs, indices: topIndices, values: topValues)
+    }
+
+    /// Stage 2: w_kl · KL(teacher ‖ student) + w_ce · CE(next token), means over the batch's positions. With
+    /// loss.top_k the KL is taken against the teacher's top-k targets (cached when teacher_cache is set).
+    func endToEnd(_ windows: [[Int]]) throws -> (Double, [(String, Double)]) {
         let cfg = trainer.config, student = trainer.student, teacher = trainer.teacher
         let b = windows.count, t = cfg.data.seqLen, n = b * t, v = student.config.vocabSize
         let inputs = windows.flatMap { $0.prefix(t) }
@@ -105,7 +135,9 @@ final class StageStepper {
             dLogits = Tensor(zeros: [Self.headBlock, v])
             dPart = Tensor(zeros: [Self.headBlock, v])
         }
-        let tHidden = cfg.loss.kl > 0 ? teacher.forward(tokens: inputs, batch: b) : nil
+        let topK = cfg.loss.kl > 0 ? cfg.loss.topK : 0
+        if topK > 0 { try teacherTopK(inputs, batch: b) }
+        let tHidden = cfg.loss.kl > 0 && topK == 0 ? teacher.forward(tokens: inputs, batch: b) : nil
         let sHidden = student.forwardTraining(tokens: inputs, studentActs!)
         let dHidden = self.dHidden!
         dHidden.zero()
@@ -117,7 +149,16 @@ final class StageStepper {
             let sLogits = self.sLogits!.rows(0..<rows), dLogits = self.dLogits!.rows(0..<rows), dPart = self.dPart!.rows(0..<rows)
             student.headForward(sLogits, hidden: sHidden.rows(r..<e))
             dLogits.zero()
-            if cfg.loss.kl > 0, let tHidden {
+            if topK > 0 {
+                klSum += topIndices.withUnsafeBufferPointer { ib in
+                    topValues.withUnsafeBufferPointer { vb in
+                        topKDivergenceForwardBackward(dStudent: dPart, student: sLogits, k: topK, indices: ib.baseAddress! + r * topK,
+                                                      values: vb.baseAddress! + r * topK, temperature: Float(cfg.loss.temperature),
+                                                      scale: Float(cfg.loss.kl / (Double(n) * accum)))
+                    }
+                }
+                addInPlaceOps(dLogits, dPart)
+            } else if cfg.loss.kl > 0, let tHidden {
                 let tLogits = teacher.logits(tHidden.rows(r..<e))
                 klSum += klDivergenceForwardBackward(dStudent: dPart, student: sLogits, teacher: tLogits, temperature: Float(cfg.loss.temperature),
                                                      scale: Float(cfg.loss.kl / (Double(n) * accum)))

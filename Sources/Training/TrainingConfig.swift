@@ -71,6 +71,9 @@ public struct TrainingConfig: Sendable, Equatable {
         public var ce = 0.0
         /// Stage 2: distillation temperature.
         public var temperature = 1.0
+        /// Stage 2: compare with the teacher's k most likely tokens only (its distribution renormalised over
+        /// them, as mlx-lm's DWQ stores its targets); 0 = the full vocabulary.
+        public var topK = 0
         public init() {}
     }
 
@@ -139,6 +142,10 @@ public struct TrainingConfig: Sendable, Equatable {
     public var schedule = Schedule()
     public var eval = Eval()
     public var run: Run
+    /// Stage 2 with `loss.topK` > 0: a directory where the teacher's top-k logits of every micro-batch are
+    /// stored the first time and read back after that (by this run, a resumed run, or another run on the
+    /// same teacher and data), so the teacher's forward pass is computed once.
+    public var teacherCache: String?
 
     public init(stage: Stage, teacher: String, student: Student, run: Run) {
         self.stage = stage

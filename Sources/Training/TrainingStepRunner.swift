@@ -17,13 +17,13 @@ public final class TrainingStepRunner {
     /// One optimizer step on one micro-batch: `windows` are `data.batchSize` windows of `data.seqLen + 1`
     /// tokens. Returns the loss and the gradient norm before clipping.
     @discardableResult
-    public func step(windows: [[Int]], lr: Double) -> (loss: Double, gradNorm: Double) {
+    public func step(windows: [[Int]], lr: Double) throws -> (loss: Double, gradNorm: Double) {
         let cfg = trainer.config.data
         precondition(windows.count == cfg.batchSize && windows.allSatisfy { $0.count == cfg.seqLen + 1 },
                      "TrainingStepRunner.step: expected \(cfg.batchSize) windows of \(cfg.seqLen + 1) tokens")
         trainer.student.params.zeroGrads()
         trainer.lora?.params.zeroGrads()
-        let (loss, _) = stepper.microStep(windows: windows)
+        let (loss, _) = try stepper.microStep(windows: windows)
         trainer.lora?.backward()
         let norm = trainer.clipAndNorm()
         trainer.optimizer.update(lr: lr)

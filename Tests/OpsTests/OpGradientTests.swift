@@ -108,6 +108,57 @@ private func dotLoss(_ y: Tensor, _ r: [Double]) -> Double { zip(y.toArray(), r)
         }
     }
 
+    /// The top-k targets (mlx-lm DWQ style): selection equals a full sort (ties: lower index first), the
+    /// gradient passes a finite-difference check on odd sizes, and k = V gives the full KL.
+    @Test func topKDivergence() {
+        var rng = SeededRNG(seed: 17)
+        let (n, v) = (3, 37)
+        var logits = randn(n * v, &rng, std: 2)
+        var teacher = randn(n * v, &rng, std: 2)
+        teacher[5] = teacher[9]  // a tie: index 5 must come before 9 when both are selected
+        teacher[v + 2] = teacher[v + 30]
+        let tf = teacher.map(Float.init)
+        for k in [1, 5, 13, v] {
+            var idx = [Int32](repeating: -1, count: n * k), val = [Float](repeating: 0, count: n * k)
+            topKRows(tensor(teacher, [n, v]), k: k, indices: &idx, values: &val)
+            for r in 0..<n {
+                let order = (0..<v).sorted { a, b in
+                    tf[r * v + a] > tf[r * v + b] || (tf[r * v + a] == tf[r * v + b] && a < b)
+                }
+                #expect(idx[(r * k)..<(r * k + k)].map(Int.init) == Array(order.prefix(k)), "row \(r), k \(k)")
+                #expect(val[(r * k)..<(r * k + k)].elementsEqual(order.prefix(k).map { tf[r * v + $0] }))
+            }
+            for tau in [Float(1), 2.5] {
+                let d = Tensor(zeros: [n, v])
+                _ = topKDivergenceForwardBackward(dStudent: d, student: tensor(logits, [n, v]), k: k, indices: idx, values: val,
+                                                  temperature: tau, scale: 0.5)
+                gradCheck([GradCheckInput("student logits (top-\(k) KL τ=\(tau))", values: logits, analytic: d.toArray().map(Double.init))],
+                          tolerance: .float) { x in
+                    0.5 * topKDivergenceForwardBackward(dStudent: nil, student: tensor(x[0], [n, v]), k: k, indices: idx, values: val,
+                                                        temperature: tau, scale: 1)
+                }
+                if k == v {
+                    let full = klDivergenceForwardBackward(dStudent: nil, student: tensor(logits, [n, v]), teacher: tensor(teacher, [n, v]),
+                                                           temperature: tau, scale: 1)
+                    let topK = topKDivergenceForwardBackward(dStudent: nil, student: tensor(logits, [n, v]), k: k, indices: idx, values: val,
+                                                             temperature: tau, scale: 1)
+                    #expect(abs(full - topK) <= 1e-5 * max(1, full), "k = V: \(topK) vs full \(full)")
+                }
+            }
+        }
+        // The student equal to the teacher on the top-k and far below elsewhere: KL_K → 0.
+        logits = teacher
+        let k = 4
+        var idx = [Int32](repeating: 0, count: n * k), val = [Float](repeating: 0, count: n * k)
+        topKRows(tensor(teacher, [n, v]), k: k, indices: &idx, values: &val)
+        for r in 0..<n {
+            let kept = Set(idx[(r * k)..<(r * k + k)].map(Int.init))
+            for i in 0..<v where !kept.contains(i) { logits[r * v + i] = -1e4 }
+        }
+        #expect(topKDivergenceForwardBackward(dStudent: nil, student: tensor(logits, [n, v]), k: k, indices: idx, values: val,
+                                              temperature: 1, scale: 1) < 1e-6)
+    }
+
     @Test func lossesStayFiniteOnExtremeLogits() {
         let logits = Tensor(shape: [2, 4], values: [1e4, -1e4, 0, 3e38, -3e38, -3e38, -3e38, -3e38])
         let d = Tensor(zeros: [2, 4])

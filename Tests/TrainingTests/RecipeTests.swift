@@ -67,10 +67,14 @@ import Training
         ("loss.kl=0", "loss", "both 0"),
         ("student.calibrate_output_scale=1", "student.calibrate_output_scale", "expected true or false"),
         ("student.calibrate_output_scale=true", "student.calibrate_output_scale", "applies to stage \"attention_transfer\" only"),
+        ("loss.top_k=-1", "loss.top_k", "must be at least 0, found -1"),
+        ("stage=\"attention_transfer\"\u{1F}loss.top_k=8", "loss.top_k", "applies to the KL term of stage \"end_to_end\" only"),
+        ("teacher_cache=\"runs/cache\"", "teacher_cache", "needs loss.top_k > 0"),
+        ("teacher_cache=3", "teacher_cache", "expected a string"),
     ])
     func badValuesNameTheKey(_ set: String, _ key: String, _ fragment: String) {
         do {
-            _ = try decode(minimal, set: [set])
+            _ = try decode(minimal, set: set.split(separator: "\u{1F}").map(String.init))
             Issue.record("accepted \(set)")
         } catch let e as RecipeError {
             #expect(e.key == key, "\(e)")
@@ -81,9 +85,29 @@ import Training
         }
     }
 
+    @Test func topKAndTeacherCache() throws {
+        let c = try decode(minimal, set: ["loss.top_k=64", "teacher_cache=\"runs/cache\""])
+        #expect(c.loss.topK == 64 && c.teacherCache == "runs/cache")
+        #expect(try Recipe.decode(Recipe.resolvedJSON(c), file: "resolved") == c)
+        // Unset, neither appears in the resolved recipe (recipes saved before they existed still resume).
+        let plain = Recipe.resolvedJSON(try decode(minimal))
+        #expect(plain["teacher_cache"] == nil && plain["loss"]?["top_k"] == nil)
+    }
+
     @Test func missingRequiredKeysAndSyntaxErrors() {
         #expect(throws: RecipeError(file: "r.json5", key: "run.seed", problem: "missing (required)")) {
             try decode("{ stage: 'end_to_end', teacher: 't', student: { init: 's' }, data: { train: ['a'] }, run: { output: 'o' } }")
+        }
+        let full = "{ stage: 'end_to_end', teacher: 't', student: { init: 's' }, data: { train: ['a'] }, run: { output: 'o', seed: 1 } }"
+        #expect(throws: Never.self) { try decode(full) }
+        for (key, cut) in [("teacher", "teacher: 't', "), ("student.init", "init: 's' "), ("run.output", "output: 'o', "),
+                           ("data.train", "train: ['a'] "), ("stage", "stage: 'end_to_end', ")] {
+            do {
+                _ = try decode(full.replacingOccurrences(of: cut, with: ""))
+                Issue.record("accepted a recipe without \(key)")
+            } catch let e as RecipeError {
+                #expect(e.key == key && e.description.contains("missing"), "\(e)")
+            } catch { Issue.record("\(error)") }
         }
         #expect(throws: RecipeError.self) { try decode("{ stage: 'end_to_end', ") }
         #expect(throws: RecipeError.self) { try decode("[1, 2]") }

@@ -56,11 +56,11 @@ enum TrainingStepBenchmark {
         }
         session.log("\(path): \(b)×\(t) tokens per step, preset \(cfg.trainable.preset.rawValue), "
             + "\(student.params.trainableCount) of \(student.params.parameterCount) parameters trainable")
-        runner.step(windows: windows(0), lr: cfg.optimizer.lr)  // warm-up: buffers, page faults
+        try runner.step(windows: windows(0), lr: cfg.optimizer.lr)  // warm-up: buffers, page faults
         var step = 0, loss = 0.0
-        let m = ProcessStats.measure(runs: steps) {
+        let m = try ProcessStats.measure(runs: steps) {
             step += 1
-            loss = runner.step(windows: windows(step), lr: cfg.optimizer.lr).loss
+            loss = try runner.step(windows: windows(step), lr: cfg.optimizer.lr).loss
         }
         let flops = cfg.stage == .attentionTransfer
             ? FLOPCount.stage1Step(teacher: teacher.config, student: student.config, batch: b, length: t, trainable: trainable)

@@ -64,6 +64,11 @@ enum DistillCommand: Command {
 
         let trainer = try DistillationTrainer(config: config, teacher: teacher, student: student, train: train, valid: valid,
                                               recipeJSON: Recipe.resolvedJSON(config), tokenizerSource: studentCkpt.directory)
+        if let cache = trainer.teacherCache {
+            let stored = try FileSystem.listDirectory(cache.directory).filter { $0.hasSuffix(".topk") }.count
+            console.err("teacher cache \(cache.directory): the teacher's top-\(cache.k) logits per micro-batch, "
+                + "\(Format.grouped(stored)) batches stored (fingerprint \(String(cache.fingerprint, radix: 16)))")
+        }
         Interrupt.install()
         var bar: ProgressBar?
         let summary = try trainer.run(resume: args.flag("resume")) { event in
@@ -93,6 +98,9 @@ enum DistillCommand: Command {
         if summary.interrupted {
             console.out("interrupted at step \(summary.steps); resume with: t2r distill \(recipePath) --resume")
             return 130
+        }
+        if let cache = trainer.teacherCache {
+            console.err("teacher cache: \(Format.grouped(cache.hits)) batches read, \(Format.grouped(cache.misses)) computed and stored")
         }
         console.out("finished \(summary.steps) steps; student in \(summary.finalDirectory ?? "?"), metrics in \(config.run.output)/metrics.jsonl")
         return 0
