@@ -217,7 +217,7 @@ public enum GSAConverter {
             progress(.file(name: name))
         }
         try writeFileAtomically(FileSystem.join(outputDirectory, "config.json"), text: sc.json.serialized(indent: 2) + "\n")
-        let tokenizerFiles = try TokenizerFiles.write(from: teacher, into: outputDirectory).files
+        let (tokenizerFiles, tokenizerNotes) = try TokenizerFiles.write(from: teacher, into: outputDirectory)
 
         let gsaLayers = (0..<sc.numLayers).filter { !sc.isSoftmaxLayer($0) }
         let manifest = JSONValue.object([
@@ -241,6 +241,7 @@ public enum GSAConverter {
             ("dropped", .array(dropped)),
             ("init_tensors_ignored", .array(ignoredInit.map { .string($0) })),
             ("files", .array((files + ["config.json"] + tokenizerFiles).map { .string($0) })),
+            ("tokenizer_notes", .array(tokenizerNotes.map { .string($0) })),
         ])
         try writeFileAtomically(FileSystem.join(outputDirectory, "conversion.json"), text: manifest.serialized(indent: 2) + "\n")
         return manifest

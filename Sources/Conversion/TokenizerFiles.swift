@@ -28,8 +28,16 @@ public enum TokenizerFiles {
         guard let src = teacher.directory else { return (files, notes) }
         let kerasVocabulary = FileSystem.join(src, KerasHubCheckpoint.sentencePieceAsset)
         if teacher.format == .kerasHDF5 && FileSystem.exists(kerasVocabulary) {
-            let settings = try kerasTokenizerSettings(src: src)
-            let model = try SentencePieceModel.load(kerasVocabulary)
+            let settings: TokenizerConfig, model: SentencePieceModel
+            do {
+                settings = try kerasTokenizerSettings(src: src)
+                model = try SentencePieceModel.load(kerasVocabulary)
+            } catch {
+                // The weights are still exported; the tokenizer the preset has is unusable (as for a GGUF
+                // vocabulary that cannot be rebuilt).
+                notes.append("no tokenizer files written: \(error)")
+                return (files, notes)
+            }
             let (json, reason) = try SentencePieceTokenizerExport.tokenizerJSON(
                 model, addBOS: settings.addBOS ?? true, addEOS: settings.addEOS ?? false, file: kerasVocabulary)
             if let json {

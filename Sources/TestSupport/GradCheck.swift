@@ -31,11 +31,17 @@ public struct GradCheckTolerance: Sendable {
     /// Tolerance relative to |numeric|.
     public let rtol: Double
 
+    /// Richardson extrapolation: the numeric gradient is (4·D(ε/2) − D(ε)) / 3 from the central differences
+    /// D at ε and ε/2, which cancels their O(ε²) truncation error (for losses with strong curvature, such as
+    /// softmax attention, at the large ε a Float forward needs).
+    public let richardson: Bool
+
     /// A custom step and tolerance (prefer the documented presets).
-    public init(eps: Double, atol: Double, rtol: Double) {
+    public init(eps: Double, atol: Double, rtol: Double, richardson: Bool = false) {
         self.eps = eps
         self.atol = atol
         self.rtol = rtol
+        self.richardson = richardson
     }
 
     /// For a loss computed in Double with O(1) inputs and loss values up to ~100: ε = 1e−6 leaves a truncation
@@ -71,12 +77,16 @@ public func gradCheck(_ inputs: [GradCheckInput], tolerance: GradCheckTolerance 
         var numeric: [Double] = [], analytic: [Double] = []
         for i in indices {
             let x = input.values[i]
-            current[n][i] = x + tolerance.eps
-            let plus = loss(current)
-            current[n][i] = x - tolerance.eps
-            let minus = loss(current)
-            current[n][i] = x
-            numeric.append((plus - minus) / (2 * tolerance.eps))
+            func central(_ eps: Double) -> Double {
+                current[n][i] = x + eps
+                let plus = loss(current)
+                current[n][i] = x - eps
+                let minus = loss(current)
+                current[n][i] = x
+                return (plus - minus) / (2 * eps)
+            }
+            let d = central(tolerance.eps)
+            numeric.append(tolerance.richardson ? (4 * central(tolerance.eps / 2) - d) / 3 : d)
             analytic.append(input.analytic[i])
         }
         let c = compare("d\(input.name) (\(indices.count) of \(count) elements)", analytic, numeric,

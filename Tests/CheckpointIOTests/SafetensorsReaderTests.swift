@@ -109,6 +109,12 @@ private let jsonCases: [(String, String)] = [
         #expect(try f.loadFloat32("w.f16").toArray().map(Double.init) == doubles("w.f16"))
         #expect(try f.loadFloat32("b").toArray().map(Double.init) == doubles("b"))
         #expect(try f.loadIntegers("ids") == ref["ids"]!.arrayValue!.map { $0.intValue! })
+        #expect(try f.loadIntegers("ids32") == ref["ids32"]!.arrayValue!.map { $0.intValue! })
+        #expect(try f.loadIntegers("mask") == ref["mask"]!.arrayValue!.map { $0.intValue! })
+        #expect(f.entries.first { $0.name == "ids32" }?.dtype == .I32 && f.entries.first { $0.name == "mask" }?.shape == [2, 2])
+        #expect(throws: SafetensorsError.unsupportedDtype(file: f.path, tensor: "mask", dtype: "U8", wanted: "float32")) {
+            try f.loadFloat32("mask")
+        }
         let bf = try SafetensorsFile(path: Fixtures.fixture("safetensors/bf16.safetensors"))
         #expect(try bf.loadFloat32("x").toArray().map(Double.init) == doubles("bf16"))
     }

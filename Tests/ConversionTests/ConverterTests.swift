@@ -68,6 +68,58 @@ import Testing
         #expect(m["tensors"]!.arrayValue!.first { $0["name"]?.stringValue == "model.layers.0.attn.f_proj.weight" }?["init"]?["scheme"]?.stringValue == "xavier_uniform")
     }
 
+    /// Hybrid layers run the teacher's own softmax attention, RoPE θ and sliding window: a student that keeps
+    /// every layer as softmax attention computes the teacher's logits, in one pass and token by token.
+    @Test func keepingEveryLayerReproducesTheTeacher() throws {
+        let dir = Fixtures.temporaryDirectory()
+        try SyntheticCheckpoint.write(to: "\(dir)/t", layers: 3, slidingWindow: 6)
+        let teacherCkpt = try TeacherCheckpoint.open("\(dir)/t")
+        var o = ConversionOptions()
+        o.keepSoftmaxLayers = [0, 1, 2]
+        o.dtype = .f32
+        try GSAConverter.convert(teacher: teacherCkpt, to: "\(dir)/s", options: o)
+        let cfg = try GSAConfig.load("\(dir)/s/config.json")
+        #expect(cfg.hybrid?.layers == [0, 1, 2] && cfg.hybrid?.windowSize == 6 && cfg.hybrid?.ropeTheta == 500)
+        let teacher = try teacherCkpt.loadModel(), student = try StudentCheckpoint.open("\(dir)/s").loadModel()
+        let tokens = (0..<40).map { ($0 * 11 + 3) % 37 }
+        let want = teacher.logits(teacher.forward(tokens: tokens, batch: 1)).toArray()
+        expectClose("all-softmax student vs teacher", student.logits(student.forward(tokens: tokens, batch: 1)).toArray(), want,
+                    atol: 1e-5, rtol: 1e-5)
+        let state = StudentState(config: student.config, batch: 1, capacity: 64)
+        var stepped: [Float] = []
+        for t in tokens { stepped += student.logits(student.forward(tokens: [t], batch: 1, state: state)).toArray() }
+        expectClose("all-softmax student, token by token", stepped, want, atol: 1e-5, rtol: 1e-4)
+    }
+
+    /// The other GSA settings reach the model: relu feature map, τ = 4, 7 slots; the chunked forward equals
+    /// token-by-token decoding with them, and they change the logits.
+    @Test func featureMapAndGateNormalizerReachTheModel() throws {
+        let dir = Fixtures.temporaryDirectory()
+        try SyntheticCheckpoint.write(to: "\(dir)/t")
+        let teacher = try TeacherCheckpoint.open("\(dir)/t")
+        var o = ConversionOptions()
+        o.featureMap = .relu
+        o.gateLogitNormalizer = 4
+        o.numSlots = 7
+        o.dtype = .f32
+        try GSAConverter.convert(teacher: teacher, to: "\(dir)/relu", options: o)
+        let cfg = try GSAConfig.load("\(dir)/relu/config.json")
+        #expect(cfg.featureMap == .relu && cfg.gateLogitNormalizer == 4 && cfg.numSlots == 7)
+        let m = try StudentCheckpoint.open("\(dir)/relu").loadModel()
+        let tokens = (0..<70).map { ($0 * 5 + 1) % 37 }
+        let whole = m.logits(m.forward(tokens: tokens, batch: 1)).toArray()
+        let state = StudentState(config: m.config, batch: 1, capacity: 128)
+        var stepped: [Float] = []
+        for t in tokens { stepped += m.logits(m.forward(tokens: [t], batch: 1, state: state)).toArray() }
+        expectClose("relu, τ = 4: chunked vs recurrent", stepped, whole, atol: 2e-5, rtol: 1e-4)
+        o.featureMap = .swish
+        o.gateLogitNormalizer = 8
+        try GSAConverter.convert(teacher: teacher, to: "\(dir)/swish", options: o)
+        let d = try StudentCheckpoint.open("\(dir)/swish").loadModel()
+        let other = d.logits(d.forward(tokens: tokens, batch: 1)).toArray()
+        #expect(zip(other, whole).map { abs($0 - $1) }.max()! > 1e-3)
+    }
+
     @Test func initTensorsReplaceCreatedOnes() throws {
         let dir = Fixtures.temporaryDirectory()
         try SyntheticCheckpoint.write(to: "\(dir)/t")

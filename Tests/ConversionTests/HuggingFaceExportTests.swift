@@ -124,6 +124,34 @@ private func canonical(_ v: JSONValue) -> JSONValue {
         #expect(bare.notes.count == 1 && bare.notes[0].hasPrefix("no tokenizer files written"))
     }
 
+    /// Flat HDF5 (beside / standalone) and KerasHub sources export, as F32, exactly the tensors and config of
+    /// their safetensors twins, and the export reloads as the same teacher.
+    @Test(arguments: ["flat/beside", "flat/standalone/nested-f16.h5", "flat/standalone/llama-nested-bf16.h5", "keras/mistral"])
+    func hdf5SourcesExportLikeTheirTwins(_ name: String) throws {
+        let src = try CheckpointLocator.locate(Fixtures.fixture("hdf5/\(name)")).openTeacher()
+        let twin = try TeacherCheckpoint.open(Fixtures.fixture(name.contains("llama") ? "hdf5/llama-twin" : "hdf5/mistral-twin"))
+        let out = FileSystem.join(Fixtures.temporaryDirectory(), "hf")
+        let r = try HuggingFaceExport.export(src, to: out, dtype: .F32)
+        #expect(r.tensorCount == twin.store.tensorInfos.count)
+        let back = try TeacherCheckpoint.open(out)
+        #expect(back.format == .safetensors && back.config == twin.config)
+        for info in twin.store.tensorInfos {
+            #expect(try back.store.loadFloat32(info.name).toArray() == (try src.store.loadFloat32(info.name).toArray()), "\(name): \(info.name)")
+        }
+    }
+
+    /// A sharded safetensors source (tiny-mistral, three BF16 shards) and its KerasHub twin export the same
+    /// F32 tensors.
+    @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissingReason)))
+    func shardedAndKerasTinyMistralExportTheSameTensors() throws {
+        let dir = Fixtures.temporaryDirectory()
+        try HuggingFaceExport.export(try TeacherCheckpoint.open(Fixtures.shared("checkpoints/tiny-mistral")), to: "\(dir)/a", dtype: .F32)
+        try HuggingFaceExport.export(try TeacherCheckpoint.open(Fixtures.shared("checkpoints/tiny-mistral-keras")), to: "\(dir)/b", dtype: .F32)
+        let a = try SafetensorsFile(path: "\(dir)/a/model.safetensors"), b = try SafetensorsFile(path: "\(dir)/b/model.safetensors")
+        #expect(a.entries.count == 57 && Set(a.entries.map(\.name)) == Set(b.entries.map(\.name)))
+        for e in a.entries { #expect(Array(try a.rawBytes(e.name)) == Array(try b.rawBytes(e.name)), "\(e.name)") }
+    }
+
     @Test func incompleteSourcesAreRefused() throws {
         let src = FileSystem.join(Fixtures.temporaryDirectory(), "src")
         try FileSystem.createDirectory(src)

@@ -4,8 +4,9 @@ import TestSupport
 import Testing
 
 /// A small random teacher (deterministic weights) for structural tests that need no checkpoint.
-func randomTeacher(family: TransformerConfig.Family = .mistral, window: Int? = nil, tied: Bool = false, seed: UInt64 = 1) -> TeacherModel {
-    let c = TransformerConfig(family: family, vocabSize: 37, hiddenSize: 24, intermediateSize: 40, numLayers: 2, numHeads: 6,
+func randomTeacher(family: TransformerConfig.Family = .mistral, window: Int? = nil, tied: Bool = false, layers: Int = 2,
+                   seed: UInt64 = 1) -> TeacherModel {
+    let c = TransformerConfig(family: family, vocabSize: 37, hiddenSize: 24, intermediateSize: 40, numLayers: layers, numHeads: 6,
                               numKVHeads: 2, headDim: 4, rmsNormEps: 1e-5, ropeTheta: 500, slidingWindow: window,
                               tieWordEmbeddings: tied)
     var rng = SeededRNG(seed: seed)
@@ -59,6 +60,26 @@ extension Tensor {
         expectClose("inside the window", Array(lw.toArray()[0..<(8 * v)]), Array(lf.toArray()[0..<(8 * v)]), atol: 1e-6, rtol: 1e-6)
         let tail = zip(lw.toArray()[(8 * v)...], lf.toArray()[(8 * v)...]).map { abs($0 - $1) }.max()!
         #expect(tail > 1e-3, "the window must change later positions")
+    }
+
+    /// The window's exact extent, against an independent computation: in a one-layer model, position p with
+    /// window W sees exactly tokens p−W+1 … p, so its logits equal those of the last position of a
+    /// window-free run on just those W tokens (RoPE scores depend only on relative positions). A window one
+    /// token wider or narrower would see another token.
+    @Test(arguments: [4, 7])
+    func slidingWindowSeesItselfAndTheWMinusOneBefore(_ w: Int) {
+        let windowed = randomTeacher(window: w, layers: 1), free = randomTeacher(window: nil, layers: 1)
+        let v = windowed.config.vocabSize
+        let all = windowed.logits(windowed.forward(tokens: tokens, batch: 1)).toArray()
+        for p in [w - 1, w, w + 3, tokens.count - 1] {
+            let last = free.logits(free.forward(tokens: Array(tokens[(p - w + 1)...p]), batch: 1)).toArray().suffix(v)
+            expectClose("position \(p), window \(w)", Array(all[(p * v)..<((p + 1) * v)]), Array(last), atol: 2e-5, rtol: 1e-4)
+            if p >= w {
+                // One more token of history (window W + 1) gives other logits.
+                let wider = free.logits(free.forward(tokens: Array(tokens[(p - w)...p]), batch: 1)).toArray().suffix(v)
+                #expect(zip(wider, last).map { abs($0 - $1) }.max()! > 1e-3)
+            }
+        }
     }
 
     @Test func capturedActivationsHaveOneTensorPerLayer() {

@@ -122,6 +122,97 @@ func randomTokens(_ n: Int, vocab: Int, seed: UInt64) -> [Int] {
         #expect(throws: TrainingError.nonFinite(step: 1, what: "the loss", lastCheckpoint: nil)) { try t.run(resume: false) { _ in .proceed } }
     }
 
+    /// k micro-batches of b windows per step compute the step of one batch of k·b windows (the same windows:
+    /// the sampler draws them in the same order); only the summation order differs. (Stage 1 without
+    /// normalize_mse: the normalisation divides by each micro-batch's own target energy.)
+    @Test(arguments: [TrainingConfig.Stage.attentionTransfer, .endToEnd])
+    func gradientAccumulationEqualsOneLargerBatch(_ stage: TrainingConfig.Stage) throws {
+        let (dir, teacher, studentDir) = try makeTeacherAndStudent()
+        let tokens = randomTokens(3000, vocab: 29, seed: 21)
+        func run(_ name: String, batch: Int, accumulation: Int) throws -> TrainingSummary {
+            var c = config(stage, dir: dir, studentDir: studentDir, steps: 5, preset: .attention, ce: 0.5)
+            c.run.output = "\(dir)/\(name)"
+            c.data.batchSize = batch
+            c.schedule.gradAccumulation = accumulation
+            c.loss.normalizeMSE = false
+            return try DistillationTrainer(config: c, teacher: teacher, student: try StudentCheckpoint.open(studentDir)
+                .loadModel(trainable: TrainableSelection.predicate(c.trainable)), train: tokens, valid: tokens, recipeJSON: .object([]),
+                                           tokenizerSource: nil).run(resume: false) { _ in .proceed }
+        }
+        let accumulated = try run("accumulated", batch: 1, accumulation: 4)
+        let large = try run("large", batch: 4, accumulation: 1)
+        #expect(accumulated.losses.count == 5)
+        for (a, b) in zip(accumulated.losses, large.losses) {
+            #expect(abs(a - b) <= 1e-5 * abs(b), "\(accumulated.losses) vs \(large.losses)")
+        }
+        let two = try run("two", batch: 2, accumulation: 1)
+        #expect(zip(two.losses, large.losses).contains { abs($0 - $1) > 1e-4 * abs($1) }, "a smaller batch must give other losses")
+    }
+
+    /// eval.every = N: held-out evaluations after steps N, 2N, … and at the end, in metrics.jsonl and as events.
+    @Test func evaluationsRunEveryNSteps() throws {
+        let (dir, teacher, studentDir) = try makeTeacherAndStudent()
+        let tokens = randomTokens(1500, vocab: 29, seed: 23)
+        var c = config(.endToEnd, dir: dir, studentDir: studentDir, steps: 7, preset: .new)
+        c.eval.every = 3
+        var evaluated: [Int] = []
+        _ = try DistillationTrainer(config: c, teacher: teacher, student: try StudentCheckpoint.open(studentDir)
+            .loadModel(trainable: TrainableSelection.predicate(c.trainable)), train: tokens, valid: tokens, recipeJSON: .object([]),
+                                    tokenizerSource: nil).run(resume: false) { e in
+            if case let .evaluation(step, m) = e {
+                evaluated.append(step)
+                #expect(m.map(\.0) == ["valid_nll", "valid_ppl"] && m[1].1 > 1 && m[1].1.isFinite)
+            }
+            return .proceed
+        }
+        #expect(evaluated == [3, 6, 7])
+        let lines = try readTextFile("\(dir)/run/metrics.jsonl").split(separator: "\n").map { try JSONParser.parse(Array($0.utf8)) }
+        #expect(lines.filter { $0["eval"] != nil }.compactMap { $0["step"]?.intValue } == [3, 6, 7])
+        #expect(lines.filter { $0["loss"] != nil }.compactMap { $0["step"]?.intValue } == Array(1...7))
+    }
+
+    /// A NaN that appears mid-run (a poisoned token's embedding, first met at some step) stops the run with an
+    /// error naming the newest checkpoint, which is complete and holds the last good step.
+    @Test func nonFiniteLossMidRunNamesTheLastGoodCheckpoint() throws {
+        let (dir, teacher, studentDir) = try makeTeacherAndStudent()
+        var tokens = randomTokens(2500, vocab: 28, seed: 4)  // token 28 never occurs …
+        tokens[1900] = 28  // … except here
+        let student = try StudentCheckpoint.open(studentDir).loadModel { _ in true }
+        let e = student.value(.embeddings)
+        for i in 0..<e.shape[1] { e.pointer[28 * e.shape[1] + i] = .nan }
+        var c = config(.endToEnd, dir: dir, studentDir: studentDir, steps: 60, preset: .all)
+        c.run.checkpointEvery = 1
+        c.run.keepLast = 1
+        let t = try DistillationTrainer(config: c, teacher: teacher, student: student, train: tokens, valid: tokens,
+                                        recipeJSON: .object([]), tokenizerSource: nil)
+        var steps = 0
+        do {
+            _ = try t.run(resume: false) { e in
+                if case .step = e { steps += 1 }
+                return .proceed
+            }
+            Issue.record("the poisoned window was never drawn")
+        } catch let TrainingError.nonFinite(step, what, last) {
+            #expect(step == steps + 1 && what == "the loss" && steps >= 1, "stopped at step \(step) after \(steps) good steps")
+            let checkpoint = try #require(last)
+            #expect(checkpoint.hasSuffix("step-" + String(repeating: "0", count: 8 - String(steps).count) + String(steps)))
+            #expect(FileSystem.exists("\(checkpoint)/trainer_state.json") && FileSystem.exists("\(checkpoint)/model.safetensors"))
+            #expect(TrainingError.nonFinite(step: step, what: what, lastCheckpoint: last).description
+                    == "step \(step): the loss is not finite (NaN or Inf); training stopped. The last good checkpoint is \(checkpoint)")
+        }
+    }
+
+    /// trainable.extra adds tensors by fla-name glob to a preset.
+    @Test func extraPatternsSelectTensorsByName() {
+        var t = TrainingConfig.Trainable()
+        t.extra = ["model.layers.*.mlp_norm.weight", "model.norm.weigh?"]
+        let p = TrainableSelection.predicate(t)
+        #expect(p(.fProj(0)) && p(.gNorm(1)))  // the preset "new"
+        #expect(p(.mlpNorm(0)) && p(.mlpNorm(5)) && p(.finalNorm))
+        #expect(!p(.attnNorm(0)) && !p(.qProj(0)) && !p(.embeddings))
+        #expect(TrainableSelection.globMatch("a*c", "abbc") && TrainableSelection.globMatch("*", "") && !TrainableSelection.globMatch("a?c", "ac"))
+    }
+
     @Test func samplerIsSeededAndResumable() {
         var a = WindowSamplerProbe(tokens: 1000, length: 10, seed: 4)
         let first = a.take(150)

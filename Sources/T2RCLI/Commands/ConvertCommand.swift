@@ -95,6 +95,7 @@ enum ConvertCommand: Command {
         }
         console.out("state         \(Format.bytes(cfg.stateFloatsPerSequence * 4)) of recurrent state per sequence (fp32)")
         console.out("files         " + (manifest["files"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "") + ", conversion.json")
+        for note in manifest["tokenizer_notes"]?.arrayValue?.compactMap(\.stringValue) ?? [] { console.err("note: \(note)") }
         console.out("time          \(Format.fixed(Date().timeIntervalSince(start), 2)) s")
         return 0
     }
