@@ -7,7 +7,7 @@
 # SVG plots, goes to runs/demo-<variant>/compare/report.md.
 #
 #   ./demo.sh            quick variant: short stages (about 5 minutes on 2 cores after the build)
-#   ./demo.sh --full     the recipes as they are: recipes/smollm2-135m/stage{1,2}.json5 (about an hour on 2 cores)
+#   ./demo.sh --full     the recipes as they are: recipes/smollm2-135m/stage{1,2}.json5 (about 45 minutes of training on 2 cores)
 #
 # Needs Swift 6 (swift.org) and, when packages are missing, root or sudo for apt-get. Idempotent: the
 # build and the download are reused; the conversion and the training runs are redone.
@@ -82,7 +82,7 @@ TRAIN_START=$SECONDS
 cpu_now
 TRAIN_CPU=$CPU
 if [ "$VARIANT" = quick ]; then
-  # Short stages: windows of 256 tokens, 2 per step; 40 attention-transfer steps, 25 end-to-end steps.
+  # Short stages: windows of 256 tokens, 2 per step; 60 attention-transfer steps, 35 end-to-end steps.
   STAGE1=(--set schedule.steps=60 --set schedule.warmup_steps=4 --set data.seq_len=256 --set data.batch_size=2
           --set eval.tokens=1024 --set run.checkpoint_every=0)
   STAGE2=(--set schedule.steps=35 --set schedule.warmup_steps=3 --set data.seq_len=256 --set data.batch_size=2

@@ -88,6 +88,23 @@ public struct ChartAxis: Sendable, Equatable {
                 }
                 if computed.count >= 3 { break }
             }
+            // A data line far above the last tick (or below the first) would have no value to read against
+            // (perplexity 100 … 190 with ticks up to 100): add the nearest finer nice value there.
+            let logSpan = log10(dhi) - log10(dlo)
+            let finer: [Double] = [1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9]
+            if let last = computed.last, (log10(dhi) - log10(last.value)) > 0.25 * logSpan {
+                let e = log10(dhi).rounded(.down)
+                if let m = finer.last(where: { $0 * pow(10, e) <= dhi }), log10(m * pow(10, e)) - log10(last.value) > 0.1 * logSpan {
+                    computed.append(AxisTick(m * pow(10, e), AxisLayout.label(m * pow(10, e))))
+                }
+            }
+            if let first = computed.first, (log10(first.value) - log10(dlo)) > 0.25 * logSpan {
+                let e = log10(dlo).rounded(.down)
+                let candidates = finer.map { $0 * pow(10, e) } + [10 * pow(10, e)]
+                if let v = candidates.first(where: { $0 >= dlo }), log10(first.value) - log10(v) > 0.1 * logSpan {
+                    computed.insert(AxisTick(v, AxisLayout.label(v)), at: 0)
+                }
+            }
             if computed.count < 4 {
                 // Less than about half a decade: evenly spaced ticks read better.
                 let step = AxisLayout.niceStep((dhi - dlo) / 4)

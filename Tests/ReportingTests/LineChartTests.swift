@@ -96,7 +96,10 @@ final class SVGCounter: NSObject, XMLParserDelegate {
         let wide = ChartAxis("y", scale: .logarithmic).layout([0.02, 50, 3000])
         #expect(wide.ticks.map(\.label) == ["0.1", "1", "10", "100", "1000"])
         let mid = ChartAxis("y", scale: .logarithmic).layout([3, 40])
-        #expect(mid.ticks.map(\.label) == ["5", "10", "20"])
+        #expect(mid.ticks.map(\.label) == ["5", "10", "20", "40"])
+        // Data well above the last decade tick gets a tick of its own (the demo's student perplexity).
+        let ppl = ChartAxis("y", scale: .logarithmic).layout([32, 85, 156])
+        #expect(ppl.ticks.map(\.label) == ["40", "50", "60", "70", "80", "90", "100", "150"])
         let narrow = ChartAxis("y", scale: .logarithmic).layout([830, 1170])
         #expect(narrow.ticks.map(\.value) == [900, 1000, 1100, 1200])
         #expect(narrow.lower < 830 && narrow.upper > 1170)
