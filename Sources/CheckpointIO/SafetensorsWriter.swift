@@ -1,5 +1,5 @@
 // safetensors writer. Reproduces the reference writer's layout (safetensors `prepare()`): tensors
-// sorted by descending dtype alignment, then by name, packed from offset 0; `__metadata__` first in
+// sorted by dtype (the reference's enum order, descending: 8-byte types first), then by name, packed from offset 0; `__metadata__` first in
 // the header; the header padded with spaces to a multiple of 8. Tensor data is produced one tensor
 // at a time by a closure, so a writer streaming a large model holds one tensor in memory.
 // The file is written to a temporary name and renamed into place (TensorCore/AtomicFile.swift).
@@ -123,7 +123,7 @@ public enum SafetensorsWriter {
         }
         let order = entries.indices.sorted {
             let a = entries[$0], b = entries[$1]
-            if a.dtype.writerAlignment != b.dtype.writerAlignment { return a.dtype.writerAlignment > b.dtype.writerAlignment }
+            if a.dtype.writerRank != b.dtype.writerRank { return a.dtype.writerRank > b.dtype.writerRank }
             return a.name < b.name
         }
         var members: [(String, JSONValue)] = []

@@ -1,9 +1,12 @@
-// Distillation against the teacher's top-k logits (as mlx-lm's DWQ stores its targets): the teacher's
-// distribution is renormalised over its k largest logits, p_i = softmax(t_K / τ)_i for i ∈ K, and compared
-// with the student's full distribution q = softmax(s / τ):
+// Distillation against the teacher's top-k logits (stored per batch as mlx-lm's DWQ stores its targets,
+// `--target-dir`: the k largest logits and their indices): the teacher's distribution is renormalised
+// over its k largest logits, p_i = softmax(t_K / τ)_i for i ∈ K, and compared with the student's full
+// distribution q = softmax(s / τ):
 //   KL_K(p ‖ q) = τ² Σ_{i∈K} p_i (log p_i − log q_i),   ∂/∂s_j = τ (q_j − p_j [j ∈ K]).
-// With k = vocabulary size this is the full KL of `klDivergenceForwardBackward`. Only the k (index,
-// logit) pairs of each row are needed, so the teacher's targets can be cached on disk at k·8 bytes a row.
+// DWQ renormalises the student over the same k tokens instead; with the full softmax the student is also
+// pushed to put no mass outside the teacher's top k (KL_K = KL(p ‖ q_K) − log q(K)). With k = vocabulary
+// size both are the full KL of `klDivergenceForwardBackward`. Only the k (index, logit) pairs of each row
+// are needed, so the teacher's targets can be cached on disk at k·8 bytes a row.
 import Glibc
 import TensorCore
 

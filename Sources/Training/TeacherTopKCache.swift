@@ -1,5 +1,6 @@
 // The teacher's top-k logits of each stage-2 micro-batch, kept on disk (`teacher_cache`, with
-// `loss.top_k`), as mlx-lm's DWQ stores its distillation targets: the teacher's forward pass and LM head —
+// `loss.top_k`), as mlx-lm's DWQ stores its distillation targets (`--target-dir`: top-1024 logits and
+// indices per batch): the teacher's forward pass and LM head —
 // about a third of a stage-2 step — run once per batch of tokens, however many runs, resumes or epochs
 // see it again.
 //

@@ -72,7 +72,7 @@ public struct TrainingConfig: Sendable, Equatable {
         /// Stage 2: distillation temperature.
         public var temperature = 1.0
         /// Stage 2: compare with the teacher's k most likely tokens only (its distribution renormalised over
-        /// them, as mlx-lm's DWQ stores its targets); 0 = the full vocabulary.
+        /// them, the student's full softmax; the targets kept as mlx-lm's DWQ keeps them); 0 = the full vocabulary.
         public var topK = 0
         public init() {}
     }

@@ -120,6 +120,26 @@ import Testing
         #expect(zip(other, whole).map { abs($0 - $1) }.max()! > 1e-3)
     }
 
+    /// Above --max-shard-size the student is written as shards with an index (as transformers does); it loads
+    /// as the same model as the single-file conversion, and conversion.json lists the files.
+    @Test func largeStudentsAreSharded() throws {
+        let dir = Fixtures.temporaryDirectory()
+        try SyntheticCheckpoint.write(to: "\(dir)/t")
+        let teacher = try TeacherCheckpoint.open("\(dir)/t")
+        var o = ConversionOptions()
+        o.dtype = .f32
+        try GSAConverter.convert(teacher: teacher, to: "\(dir)/single", options: o)
+        o.maxShardBytes = 8 * 1024
+        let m = try GSAConverter.convert(teacher: teacher, to: "\(dir)/sharded", options: o)
+        let files = try FileSystem.listDirectory("\(dir)/sharded").filter { $0.hasPrefix("model") }
+        #expect(files.contains("model.safetensors.index.json") && files.count >= 4 && !files.contains("model.safetensors"), "\(files)")
+        #expect(Set(m["files"]!.arrayValue!.compactMap(\.stringValue)).isSuperset(of: files))
+        let a = try StudentCheckpoint.open("\(dir)/single").loadModel(), b = try StudentCheckpoint.open("\(dir)/sharded").loadModel()
+        for t in StudentTensor.all(for: a.config) { #expect(a.value(t).toArray() == b.value(t).toArray(), "\(t)") }
+        let index = try ShardedSafetensors(indexPath: "\(dir)/sharded/model.safetensors.index.json")
+        #expect(index.tensorInfos.count == StudentTensor.all(for: a.config).count)
+    }
+
     @Test func initTensorsReplaceCreatedOnes() throws {
         let dir = Fixtures.temporaryDirectory()
         try SyntheticCheckpoint.write(to: "\(dir)/t")
