@@ -59,12 +59,7 @@ def main():
     check(prompt == [504, 3575, 282, 4649, 314] and top.indices.tolist() == [7042, 260, 4528, 2250, 1315],
           f"\"The capital of France is\" → top-5 {top.indices.tolist()} {[round(v, 4) for v in top.values.tolist()]}")
 
-    g = load_file(os.path.join(golden_dir, "golden.safetensors"))
-    with torch.no_grad():
-        logits = model(torch.tensor([g["input_ids"].tolist()])).logits[0].numpy()
-    ref = g["logits"]
-    rel = np.abs(logits - ref).max() / np.abs(ref).max()
-    agree = int((logits.argmax(-1) == ref.argmax(-1)).sum())
+    rel, agree = compare_logits(model, os.path.join(golden_dir, "golden.safetensors"), "logits")
     limit = 1e-4 if cfg.torch_dtype in (torch.float32, "float32") else 3e-2
     check(rel < limit and agree >= 47, f"golden logits: max|Δ|/max|ref| {rel:.2e} (limit {limit:g}), top-1 agree {agree}/48")
     sys.exit(1 if failures else 0)
@@ -90,14 +85,17 @@ def check_tiny_mistral(out, shared, cfg, check):
     check(specials == expected, f"tokenizer: \"Hello\" with special tokens gives {specials} (tokenizer_config.json: "
           f"add_bos_token {add_bos}, add_eos_token {add_eos})")
     model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
-    g = load_file(os.path.join(original, "golden.safetensors"))
+    rel, agree = compare_logits(model, os.path.join(original, "golden.safetensors"), "teacher_logits")
+    check(rel < 1e-4 and agree == 48, f"golden teacher_logits: max|Δ|/max|ref| {rel:.2e} (limit 0.0001), top-1 agree {agree}/48")
+
+
+def compare_logits(model, golden_path, key):
+    """max|Δ|/max|ref| and top-1 agreement of the model's logits for the golden file's input_ids."""
+    g = load_file(golden_path)
     with torch.no_grad():
         logits = model(torch.tensor([g["input_ids"].tolist()])).logits[0].numpy()
-    ref = g["teacher_logits"]
-    rel = np.abs(logits - ref).max() / np.abs(ref).max()
-    agree = int((logits.argmax(-1) == ref.argmax(-1)).sum())
-    check(rel < 1e-4 and agree == len(ref), f"golden teacher_logits: max|Δ|/max|ref| {rel:.2e} (limit 0.0001), "
-          f"top-1 agree {agree}/{len(ref)}")
+    ref = g[key]
+    return np.abs(logits - ref).max() / np.abs(ref).max(), int((logits.argmax(-1) == ref.argmax(-1)).sum())
 
 
 if __name__ == "__main__":

@@ -94,9 +94,7 @@ import Testing
     /// The other GSA settings reach the model: relu feature map, τ = 4, 7 slots; the chunked forward equals
     /// token-by-token decoding with them, and they change the logits.
     @Test func featureMapAndGateNormalizerReachTheModel() throws {
-        let dir = Fixtures.temporaryDirectory()
-        try SyntheticCheckpoint.write(to: "\(dir)/t")
-        let teacher = try TeacherCheckpoint.open("\(dir)/t")
+        let (dir, teacher) = try syntheticTeacher()
         var o = ConversionOptions()
         o.featureMap = .relu
         o.gateLogitNormalizer = 4
@@ -123,9 +121,7 @@ import Testing
     /// Above --max-shard-size the student is written as shards with an index (as transformers does); it loads
     /// as the same model as the single-file conversion, and conversion.json lists the files.
     @Test func largeStudentsAreSharded() throws {
-        let dir = Fixtures.temporaryDirectory()
-        try SyntheticCheckpoint.write(to: "\(dir)/t")
-        let teacher = try TeacherCheckpoint.open("\(dir)/t")
+        let (dir, teacher) = try syntheticTeacher()
         var o = ConversionOptions()
         o.dtype = .f32
         try GSAConverter.convert(teacher: teacher, to: "\(dir)/single", options: o)
@@ -193,4 +189,11 @@ import Testing
             #expect(FileSystem.exists("\(dir)/\(f)"), "\(f)")
         }
     }
+}
+
+/// A synthetic teacher (SyntheticCheckpoint defaults) in a fresh directory: (the directory, the teacher at dir/t).
+private func syntheticTeacher() throws -> (String, TeacherCheckpoint) {
+    let dir = Fixtures.temporaryDirectory()
+    try SyntheticCheckpoint.write(to: "\(dir)/t")
+    return (dir, try TeacherCheckpoint.open("\(dir)/t"))
 }
