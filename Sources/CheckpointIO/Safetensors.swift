@@ -139,7 +139,7 @@ public final class SafetensorsFile: TensorStore, @unchecked Sendable {
             throw SafetensorsError.invalidHeaderJSON(file: path, detail: error.description)
         }
         guard let members = json.objectMembers else {
-            throw SafetensorsError.invalidHeaderJSON(file: path, detail: "the header is a \(json.typeName), expected an object")
+            throw SafetensorsError.invalidHeaderJSON(file: path, detail: "the header is \(json.typeNameWithArticle), expected an object")
         }
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
@@ -147,11 +147,11 @@ public final class SafetensorsFile: TensorStore, @unchecked Sendable {
         for (name, value) in members {
             if name == "__metadata__" {
                 guard let m = value.objectMembers else {
-                    throw SafetensorsError.invalidMetadata(file: path, detail: "expected an object of strings, found a \(value.typeName)")
+                    throw SafetensorsError.invalidMetadata(file: path, detail: "expected an object of strings, found \(value.typeNameWithArticle)")
                 }
                 for (k, v) in m {
                     guard let s = v.stringValue else {
-                        throw SafetensorsError.invalidMetadata(file: path, detail: "value of \"\(k)\" is a \(v.typeName), expected a string")
+                        throw SafetensorsError.invalidMetadata(file: path, detail: "value of \"\(k)\" is \(v.typeNameWithArticle), expected a string")
                     }
                     metadata[k] = s
                 }
@@ -183,7 +183,7 @@ public final class SafetensorsFile: TensorStore, @unchecked Sendable {
 
     private static func parseEntry(name: String, _ value: JSONValue, path: String) throws -> Entry {
         func bad(_ d: String) -> SafetensorsError { .invalidHeaderJSON(file: path, detail: "tensor `\(name)`: \(d)") }
-        guard let fields = value.objectMembers else { throw bad("expected an object, found a \(value.typeName)") }
+        guard let fields = value.objectMembers else { throw bad("expected an object, found \(value.typeNameWithArticle)") }
         var dtypeValue: JSONValue?, shapeValue: JSONValue?, offsetsValue: JSONValue?
         for (k, v) in fields {
             switch k {
@@ -196,18 +196,18 @@ public final class SafetensorsFile: TensorStore, @unchecked Sendable {
         guard let dtypeValue else { throw bad("missing field dtype") }
         guard let shapeValue else { throw bad("missing field shape") }
         guard let offsetsValue else { throw bad("missing field data_offsets") }
-        guard let ds = dtypeValue.stringValue else { throw bad("dtype is a \(dtypeValue.typeName), expected a string") }
+        guard let ds = dtypeValue.stringValue else { throw bad("dtype is \(dtypeValue.typeNameWithArticle), expected a string") }
         guard let dtype = SafetensorsDType(rawValue: ds) else {
             throw SafetensorsError.unknownDtype(file: path, tensor: name, dtype: ds)
         }
-        guard let shapeItems = shapeValue.arrayValue else { throw bad("shape is a \(shapeValue.typeName), expected an array") }
+        guard let shapeItems = shapeValue.arrayValue else { throw bad("shape is \(shapeValue.typeNameWithArticle), expected an array") }
         var shape: [Int] = []
         for s in shapeItems {
             guard let u = s.uint64Value else { throw bad("shape entry \(s) is not a non-negative integer") }
             guard u <= UInt64(Int.max) else { throw SafetensorsError.validationOverflow(file: path, tensor: name) }
             shape.append(Int(u))
         }
-        guard let off = offsetsValue.arrayValue else { throw bad("data_offsets is a \(offsetsValue.typeName), expected an array") }
+        guard let off = offsetsValue.arrayValue else { throw bad("data_offsets is \(offsetsValue.typeNameWithArticle), expected an array") }
         guard off.count == 2 else { throw bad("data_offsets has \(off.count) elements, expected 2") }
         guard let b = off[0].uint64Value, let e = off[1].uint64Value else {
             throw bad("data_offsets entries must be non-negative integers")

@@ -28,7 +28,7 @@ public final class ShardedSafetensors: TensorStore, @unchecked Sendable {
         var meta: [String: String] = [:]
         if let m = json["metadata"] {
             guard let members = m.objectMembers else {
-                throw SafetensorsError.invalidIndex(file: indexPath, detail: "\"metadata\" is a \(m.typeName), expected an object")
+                throw SafetensorsError.invalidIndex(file: indexPath, detail: "\"metadata\" is \(m.typeNameWithArticle), expected an object")
             }
             for (k, v) in members { meta[k] = v.stringValue ?? v.serialized() }
         }
@@ -37,7 +37,7 @@ public final class ShardedSafetensors: TensorStore, @unchecked Sendable {
         var lookup: [String: String] = [:]
         for (name, v) in map {
             guard let shard = v.stringValue else {
-                throw SafetensorsError.invalidIndex(file: indexPath, detail: "weight_map[\"\(name)\"] is a \(v.typeName), expected a file name")
+                throw SafetensorsError.invalidIndex(file: indexPath, detail: "weight_map[\"\(name)\"] is \(v.typeNameWithArticle), expected a file name")
             }
             guard ShardedSafetensors.isSafeFileName(shard) else {
                 throw SafetensorsError.unsafeShardPath(file: indexPath, shard: shard)

@@ -13,7 +13,7 @@ extension TransformerConfig {
     /// are refused with a `ConfigError` naming the key.
     public init(kerasHubJSON json: JSONValue, file: String) throws {
         func err(_ key: String, _ problem: String) -> ConfigError { ConfigError(file: file, key: key, problem: problem) }
-        guard json.objectMembers != nil else { throw err("", "expected a JSON object, found a \(json.typeName)") }
+        guard json.objectMembers != nil else { throw err("", "expected a JSON object, found \(json.typeNameWithArticle)") }
         let supported = KerasHubArchitecture.all.map(\.registeredName)
         let registered: String
         if let r = json["registered_name"], !r.isNull {

@@ -18,7 +18,7 @@ public enum RecipeDocument {
             throw RecipeError(file: path, key: "", problem: "cannot read the recipe: \(error)")
         }
         let v = try parse(text, file: path)
-        guard v.objectMembers != nil else { throw RecipeError(file: path, key: "", problem: "the recipe must be an object, found a \(v.typeName)") }
+        guard v.objectMembers != nil else { throw RecipeError(file: path, key: "", problem: "the recipe must be an object, found \(v.typeNameWithArticle)") }
         return v
     }
 
@@ -48,7 +48,7 @@ public enum RecipeDocument {
         } else if let m = node.objectMembers {
             members = m
         } else {
-            throw RecipeError(file: file, key: full, problem: "cannot set a key inside a \(node.typeName)")
+            throw RecipeError(file: file, key: full, problem: "cannot set a key inside \(node.typeNameWithArticle)")
         }
         if let i = members.firstIndex(where: { $0.0 == key }) {
             members[i].1 = try set(members[i].1, path.dropFirst(), value, full: full, file: file)

@@ -16,7 +16,7 @@ final class RecipeReader {
             self.node = .object([])
         } else {
             guard node.objectMembers != nil else {
-                throw RecipeError(file: file, key: path, problem: "expected an object, found a \(node.typeName)")
+                throw RecipeError(file: file, key: path, problem: "expected an object, found \(node.typeNameWithArticle)")
             }
             self.node = node
         }

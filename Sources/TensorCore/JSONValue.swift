@@ -84,6 +84,15 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The type name with its article, for messages: "an array", "a string", "null".
+    public var typeNameWithArticle: String {
+        switch self {
+        case .null: "null"
+        case .array, .object: "an \(typeName)"
+        default: "a \(typeName)"
+        }
+    }
+
     public var description: String { serialized() }
 
     // MARK: Writing

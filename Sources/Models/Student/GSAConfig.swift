@@ -127,7 +127,7 @@ extension GSAConfig {
     /// Reads an fla `config.json` with `model_type: "gsa"`.
     public init(json: JSONValue, file: String) throws {
         func fail(_ k: String, _ p: String) -> ConfigError { ConfigError(file: file, key: k, problem: p) }
-        guard json.objectMembers != nil else { throw fail("", "expected a JSON object, found a \(json.typeName)") }
+        guard json.objectMembers != nil else { throw fail("", "expected a JSON object, found \(json.typeNameWithArticle)") }
         guard json["model_type"]?.stringValue == "gsa" else {
             throw fail("model_type", "expected \"gsa\", found \(json["model_type"].map { $0.serialized() } ?? "nothing")")
         }

@@ -137,7 +137,7 @@ extension TransformerConfig {
     /// Reads a transformers `config.json` (v4 or v5 key names) for `model_type` "mistral" or "llama".
     public init(huggingFaceJSON json: JSONValue, file: String) throws {
         guard json.objectMembers != nil else {
-            throw ConfigError(file: file, key: "", problem: "expected a JSON object, found a \(json.typeName)")
+            throw ConfigError(file: file, key: "", problem: "expected a JSON object, found \(json.typeNameWithArticle)")
         }
         func err(_ key: String, _ problem: String) -> ConfigError { ConfigError(file: file, key: key, problem: problem) }
         func int(_ key: String) throws -> Int? {
@@ -212,7 +212,7 @@ extension TransformerConfig {
         var ropeParams = json["rope_parameters"]
         if ropeParams?.isNull == true { ropeParams = nil }
         if let rp = ropeParams {
-            guard rp.objectMembers != nil else { throw err("rope_parameters", "expected an object, found a \(rp.typeName)") }
+            guard rp.objectMembers != nil else { throw err("rope_parameters", "expected an object, found \(rp.typeNameWithArticle)") }
             if let t = try double("rope_theta", in: rp) {
                 if let l = legacyTheta, l != t {
                     throw err("rope_parameters.rope_theta", "\(t) contradicts the top-level rope_theta \(l)")
