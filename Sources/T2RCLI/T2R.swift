@@ -45,7 +45,19 @@ struct T2R {
     static func runMain() -> Int32 {
         var args = Array(CommandLine.arguments.dropFirst())
         // The HDF5 reader process t2r starts for itself (CheckpointIO/HDF5Sandbox.swift); not a user command.
-        if args.count == 2 && args[0] == "hdf5-reader" { return HDF5File.serveReader(path: args[1]) }
+        if args.first == "hdf5-reader" {
+            guard args.count == 2, !["--help", "-h"].contains(args[1]) else {
+                let help = """
+                    USAGE: t2r hdf5-reader FILE
+                    The HDF5 reader process t2r starts for itself: it opens FILE with libhdf5 and answers t2r's requests
+                    on the socket it inherits (Sources/CheckpointIO/HDF5Sandbox.swift). Not a command to run by hand.
+                    """
+                if args.count == 2 { console.out(help); return 0 }
+                console.err(help)
+                return 64
+            }
+            return HDF5File.serveReader(path: args[1])
+        }
         guard let first = args.first else {
             console.err(topLevelHelp())
             return 64
