@@ -24,8 +24,7 @@ public enum SentencePieceTokenizerExport {
             return (nil, "\(file) normalizes text (normalizer \"\(model.normalizerName)\", remove_extra_whitespaces "
                 + "\(model.removeExtraWhitespaces), escape_whitespaces \(model.escapeWhitespaces)) in a way the Llama layout does not")
         }
-        // Validates the special ids (the same checks t2r's own SentencePiece tokenizer makes).
-        _ = try model.tokenizer(addBOS: addBOS, addEOS: addEOS, legacy: true, file: file)
+        let (unk, bos, eos) = try model.specialIds(file: file)
         let pieces = model.pieces.map(\.piece)
         // LlamaConverter scores unk/bos/eos (ids 0, 1, 2) as 0.
         let scores = model.pieces.enumerated().map { $0 < 3 ? 0 : Double($1.score) }
@@ -78,7 +77,6 @@ public enum SentencePieceTokenizerExport {
         if model.addDummyPrefix {
             decoders.append(.object([("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0))]))
         }
-        func specialId(_ id: Int) -> Int? { id >= 0 && id < pieces.count ? id : nil }
         let json = JSONValue.object([
             ("version", .string("1.0")),
             ("truncation", .null),
@@ -86,13 +84,13 @@ public enum SentencePieceTokenizerExport {
             ("added_tokens", .array(added)),
             ("normalizer", .object([("type", .string("Sequence")), ("normalizers", .array(normalizers))])),
             ("pre_tokenizer", .null),
-            ("post_processor", GGUFTokenizerExport.postProcessor(pieces, bos: addBOS ? specialId(model.bosId) : nil,
-                                                                 eos: addEOS ? specialId(model.eosId) : nil, secondTypeId: 1)),
+            ("post_processor", GGUFTokenizerExport.postProcessor(pieces, bos: addBOS ? bos : nil, eos: addEOS ? eos : nil,
+                                                                 secondTypeId: 1)),
             ("decoder", .object([("type", .string("Sequence")), ("decoders", .array(decoders))])),
             ("model", .object([
                 ("type", .string("BPE")),
                 ("dropout", .null),
-                ("unk_token", specialId(model.unkId).map { .string(pieces[$0]) } ?? .null),
+                ("unk_token", unk.map { .string(pieces[$0]) } ?? .null),
                 ("continuing_subword_prefix", .null),
                 ("end_of_word_suffix", .null),
                 ("fuse_unk", .bool(true)),

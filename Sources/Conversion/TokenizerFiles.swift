@@ -46,7 +46,7 @@ public enum TokenizerFiles {
             }
             if let reason { notes.append("no tokenizer.json written (tokenizer.model only): \(reason)") }
             try writeFileAtomically(FileSystem.join(directory, "tokenizer.model"), bytes: try readFile(kerasVocabulary))
-            let config = kerasTokenizerConfig(model, settings)
+            let config = try kerasTokenizerConfig(model, settings, file: kerasVocabulary)
             try writeFileAtomically(FileSystem.join(directory, "tokenizer_config.json"), text: config.serialized(indent: 2) + "\n")
             return (files + ["tokenizer.model", "tokenizer_config.json"], notes)
         }
@@ -74,17 +74,16 @@ public enum TokenizerFiles {
     /// transformers' `tokenizer_config.json` for a KerasHub preset's SentencePiece vocabulary: a Llama
     /// tokenizer (legacy, as transformers defaults) adding BOS / EOS as the preset's preprocessor does
     /// (Llama's defaults, BOS only, where the preset does not say).
-    static func kerasTokenizerConfig(_ model: SentencePieceModel, _ settings: TokenizerConfig) -> JSONValue {
-        func piece(_ id: Int) -> JSONValue {
-            id >= 0 && id < model.pieces.count ? .string(model.pieces[id].piece) : .null
-        }
+    static func kerasTokenizerConfig(_ model: SentencePieceModel, _ settings: TokenizerConfig, file: String) throws -> JSONValue {
+        let (unk, bos, eos) = try model.specialIds(file: file)
+        func piece(_ id: Int?) -> JSONValue { id.map { .string(model.pieces[$0].piece) } ?? .null }
         return .object([
             ("tokenizer_class", .string("LlamaTokenizer")),
             ("add_bos_token", .bool(settings.addBOS ?? true)),
             ("add_eos_token", .bool(settings.addEOS ?? false)),
-            ("bos_token", piece(model.bosId)),
-            ("eos_token", piece(model.eosId)),
-            ("unk_token", piece(model.unkId)),
+            ("bos_token", piece(bos)),
+            ("eos_token", piece(eos)),
+            ("unk_token", piece(unk)),
             ("legacy", .bool(true)),
             ("clean_up_tokenization_spaces", .bool(false)),
         ])

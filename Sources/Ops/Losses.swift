@@ -23,6 +23,20 @@ import TensorCore
     return sum
 }
 
+/// out[i] = gain · exp((x[i] − shift)·invTau − logZ) with SIMD lanes (fastExp): a row of softmax(x/τ) scaled
+/// by `gain` (shift = the row's max, logZ its log-normaliser) or, with invTau 1 and logZ 0, exp(x − lse).
+@inline(__always) func storeScaledSoftmax(_ x: UnsafePointer<Float>, _ n: Int, into out: UnsafeMutablePointer<Float>,
+                                          shift: Float, invTau: Float, logZ: Float, gain: Float) {
+    let src = UnsafeRawPointer(x), dst = UnsafeMutableRawPointer(out)
+    var i = 0
+    while i + 16 <= n {
+        let lp = (src.loadUnaligned(fromByteOffset: i * 4, as: Float16x.self) - shift) * invTau - logZ
+        dst.storeBytes(of: fastExp(lp) * gain, toByteOffset: i * 4, as: Float16x.self)
+        i += 16
+    }
+    while i < n { out[i] = fastExp((x[i] - shift) * invTau - logZ) * gain; i += 1 }
+}
+
 /// Cross-entropy rows: returns Σ_r −log softmax(logits[r])[targets[r]] and writes
 /// dLogits[r] = scale · (softmax(logits[r]) − onehot(targets[r])) (overwrites; `scale` is typically 1/N_total).
 public func crossEntropyForwardBackward(dLogits: Tensor?, logits: Tensor, targets: [Int], scale: Float) -> Double {
@@ -38,15 +52,7 @@ public func crossEntropyForwardBackward(dLogits: Tensor?, logits: Tensor, target
             out[r] = lse - Double(row[targets[r]])
             if let dp {
                 // d = scale · exp(x − lse)
-                let drow = UnsafeMutableRawPointer(dp + r * v), src = UnsafeRawPointer(row)
-                let m = Float(lse)
-                var i = 0
-                while i + 16 <= v {
-                    drow.storeBytes(of: fastExp(src.loadUnaligned(fromByteOffset: i * 4, as: Float16x.self) - m) * scale,
-                                    toByteOffset: i * 4, as: Float16x.self)
-                    i += 16
-                }
-                while i < v { (dp + r * v)[i] = scale * fastExp(row[i] - m); i += 1 }
+                storeScaledSoftmax(row, v, into: dp + r * v, shift: Float(lse), invTau: 1, logZ: 0, gain: scale)
                 (dp + r * v)[targets[r]] -= scale
             }
         }

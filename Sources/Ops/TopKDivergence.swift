@@ -80,17 +80,8 @@ public func topKDivergenceForwardBackward(dStudent: Tensor?, student: Tensor, k:
             var zt = 0.0
             for j in 0..<k { zt += Double(fastExp((tv[j] - mt) * invTau)) }
             let lzt = Float(log(zt))
-            if let dp {
-                // d = scale·τ·q over the row, then − scale·τ·p at the teacher's indices.
-                let drow = UnsafeMutableRawPointer(dp + r * v), src = UnsafeRawPointer(s)
-                var i = 0
-                while i + 16 <= v {
-                    let lps = (src.loadUnaligned(fromByteOffset: i * 4, as: Float16x.self) - ms) * invTau - lzs
-                    drow.storeBytes(of: fastExp(lps) * gscale, toByteOffset: i * 4, as: Float16x.self)
-                    i += 16
-                }
-                while i < v { (dp + r * v)[i] = fastExp((s[i] - ms) * invTau - lzs) * gscale; i += 1 }
-            }
+            // d = scale·τ·q over the row, then − scale·τ·p at the teacher's indices.
+            if let dp { storeScaledSoftmax(s, v, into: dp + r * v, shift: ms, invTau: invTau, logZ: lzs, gain: gscale) }
             var kl = 0.0
             for j in 0..<k {
                 let idx = Int(ti[j])

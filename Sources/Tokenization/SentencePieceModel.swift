@@ -182,6 +182,19 @@ public struct SentencePieceModel: Sendable {
 
     // MARK: Building the tokenizer
 
+    /// `unk_id`, `bos_id`, `eos_id`: nil where the model has none (-1); an id outside the pieces is an error
+    /// naming the field.
+    public func specialIds(file: String) throws -> (unk: Int?, bos: Int?, eos: Int?) {
+        func checkId(_ id: Int, _ name: String) throws -> Int? {
+            if id < 0 { return nil }
+            guard id < pieces.count else {
+                throw TokenizerError(.malformed, file: file, field: "ModelProto.trainer_spec.\(name)", "\(id) is not below the piece count \(pieces.count)")
+            }
+            return id
+        }
+        return (try checkId(unkId, "unk_id"), try checkId(bosId, "bos_id"), try checkId(eosId, "eos_id"))
+    }
+
     /// The tokenizer this model defines.
     /// - Parameters:
     ///   - addBOS / addEOS: what `encode(…, addSpecialTokens: true, …)` adds (HF `add_bos_token` /
@@ -202,14 +215,7 @@ public struct SentencePieceModel: Sendable {
             throw TokenizerError(.unsupported, file: file, field: "ModelProto.trainer_spec.treat_whitespace_as_suffix", "true")
         }
         let n = pieces.count
-        func checkId(_ id: Int, _ name: String) throws -> Int? {
-            if id < 0 { return nil }
-            guard id < n else {
-                throw TokenizerError(.malformed, file: file, field: "ModelProto.trainer_spec.\(name)", "\(id) is not below the piece count \(n)")
-            }
-            return id
-        }
-        let unk = try checkId(unkId, "unk_id"), bos = try checkId(bosId, "bos_id"), eos = try checkId(eosId, "eos_id")
+        let (unk, bos, eos) = try specialIds(file: file)
 
         // Mergeable pieces (SentencePiece `pieces_`): NORMAL, USER_DEFINED, UNUSED; ids by UTF-8 bytes.
         var mergeable: [[UInt8]: Int32] = [:]

@@ -91,7 +91,8 @@ public final class DistillationTrainer: @unchecked Sendable {
         self.recipeJSON = recipeJSON
         self.tokenizerSource = tokenizerSource
         if config.stage == .endToEnd && config.loss.kl > 0 && config.loss.topK > t.vocabSize {
-            throw TrainingError.teacherCache(path: config.teacher, detail: "loss.top_k = \(config.loss.topK) exceeds the vocabulary size \(t.vocabSize)")
+            throw TrainingError.incompatibleSetting(path: config.teacher, key: "loss.top_k",
+                                                    detail: "loss.top_k = \(config.loss.topK) exceeds the vocabulary size \(t.vocabSize) of this teacher")
         }
         if let dir = config.teacherCache, config.stage == .endToEnd, config.loss.kl > 0, config.loss.topK > 0 {
             teacherCache = try TeacherTopKCache(directory: dir, teacherPath: config.teacher, teacher: teacher, k: config.loss.topK)

@@ -17,6 +17,8 @@ public enum TrainingError: T2RError, Equatable {
     case outputWriteFailed(step: Int, reason: String, lastCheckpoint: String?)
     /// The teacher cache (`teacher_cache`) cannot serve this run: another teacher's, another k, a damaged file.
     case teacherCache(path: String, detail: String)
+    /// A recipe value that does not fit the models (checked once they are loaded): `key` of the recipe.
+    case incompatibleSetting(path: String, key: String, detail: String)
 
     public var category: ErrorCategory {
         switch self {
@@ -43,6 +45,7 @@ public enum TrainingError: T2RError, Equatable {
         case let .runDirectoryBusy(r):
             "\(r): another t2r process is training into this run directory (it holds \(r)/.lock); wait for it or choose another run.output"
         case let .teacherCache(p, d): "\(p): teacher_cache: \(d)"
+        case let .incompatibleSetting(p, k, d): "\(p): recipe key \(k): \(d)"
         case let .outputWriteFailed(s, r, c):
             "step \(s): cannot write the run's output: \(r)" + (c.map { ". The last complete checkpoint is \($0); continue from it with --resume" } ?? "")
         }
